@@ -1,0 +1,8 @@
+/* bench.h — cltransfer-bench's subcommands; each lives in its own bench/bench_<what>.c. */
+#ifndef CLT_BENCH_H
+#define CLT_BENCH_H
+
+int bench_gemm(int argc, char **argv);   /* bench_gemm.c: GEMM GFLOP/s on the nets' shapes */
+int bench_reader(int argc, char **argv); /* bench_reader.c: data reader images/s */
+
+#endif
