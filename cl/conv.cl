@@ -1,0 +1,90 @@
+// conv.cl — the non-GEMM parts of convolution on CNHW activations: im2col, col2im (a gather),
+// the bias broadcast and the bias gradient.
+//
+// col is a row-major [c·k·k][cols] matrix for a chunk of images (rows c, ky, kx; columns image,
+// oy, ox; cols = images·ho·wo). Work-item 0-dimension always runs along a contiguous index so
+// neighbouring work-items touch neighbouring addresses (coalesced on GPUs, vectorised by PoCL).
+
+// Work-item (j, ch): output column j of channel ch; writes its k·k rows of col. `first` is the
+// chunk's first image in the n-image input.
+__kernel void conv_im2col(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
+                          __global float *col, int col_off, __global const float *in, int in_off) {
+    int j = get_global_id(0);
+    int ch = get_global_id(1);
+    if (j >= cols) return;
+    int ox = j % wo;
+    int rest = j / wo;
+    int oy = rest % ho;
+    int img = rest / ho;
+    int y0 = oy * stride - pad, x0 = ox * stride - pad;
+    __global const float *plane = in + in_off + (ch * n + first + img) * h * w;
+    __global float *dst = col + col_off + ch * k * k * cols + j;
+    for (int ky = 0; ky < k; ky++) {
+        int y = y0 + ky;
+        bool row_inside = y >= 0 && y < h;
+        for (int kx = 0; kx < k; kx++) {
+            int x = x0 + kx;
+            float v = 0.0f;
+            if (row_inside && x >= 0 && x < w) v = plane[y * w + x];
+            dst[(ky * k + kx) * cols] = v;
+        }
+    }
+}
+
+// Work-item (i, ch): input pixel i (image, y, x) of the chunk in channel ch. It sums the col
+// entries that im2col copied it into, in a fixed order (oy, then ox), so no two work-items write
+// the same place and the result needs no atomics and is the same on every run.
+__kernel void conv_col2im(int pixels, int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo,
+                          int first, __global float *din, int din_off, __global const float *col, int col_off) {
+    int i = get_global_id(0);
+    int ch = get_global_id(1);
+    if (i >= pixels) return;
+    int x = i % w;
+    int rest = i / w;
+    int y = rest % h;
+    int img = rest / h;
+    int yp = y + pad, xp = x + pad;
+    // output rows whose window covers padded row yp: oy·stride ≤ yp < oy·stride + k
+    int oy_begin = yp < k ? 0 : (yp - k) / stride + 1;
+    int oy_end = min(yp / stride + 1, ho);
+    int ox_begin = xp < k ? 0 : (xp - k) / stride + 1;
+    int ox_end = min(xp / stride + 1, wo);
+    __global const float *src = col + col_off + ch * k * k * cols + img * ho * wo;
+    float sum = 0.0f;
+    for (int oy = oy_begin; oy < oy_end; oy++) {
+        int ky = yp - oy * stride;
+        for (int ox = ox_begin; ox < ox_end; ox++) {
+            int kx = xp - ox * stride;
+            sum += src[(ky * k + kx) * cols + oy * wo + ox];
+        }
+    }
+    din[din_off + (ch * n + first + img) * h * w + y * w + x] = sum;
+}
+
+// out [m][len] = bias[m]; the GEMMs then accumulate onto it (beta = 1), which saves a pass.
+__kernel void conv_bias_fill(int len, __global float *out, int out_off, __global const float *bias, int bias_off) {
+    int i = get_global_id(0);
+    int ch = get_global_id(1);
+    if (i >= len) return;
+    out[out_off + ch * len + i] = bias[bias_off + ch];
+}
+
+// dbias[ch] = Σ of the contiguous CNHW row ch of dout (len = n·ho·wo). One work-group per channel:
+// each work-item sums a fixed stride of the row, then a tree in local memory; the local size must
+// be a power of two. Fixed order, so deterministic for a given local size.
+__kernel void conv_bias_grad(int len, __global float *dbias, int dbias_off, __global const float *dout, int dout_off,
+                             __local float *partial) {
+    int ch = get_group_id(0);
+    int lid = get_local_id(0);
+    int size = get_local_size(0);
+    __global const float *row = dout + dout_off + ch * len;
+    float sum = 0.0f;
+    for (int i = lid; i < len; i += size) sum += row[i];
+    partial[lid] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = size / 2; span > 0; span /= 2) {
+        if (lid < span) partial[lid] += partial[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) dbias[dbias_off + ch] = partial[0];
+}

@@ -1,0 +1,109 @@
+/* conv.c — convolution on CNHW activations: im2col + one CLBlast SGEMM per group and chunk of images,
+   written straight into the strided output; backward recomputes im2col and gathers with col2im. */
+#include <limits.h>
+
+#include "gemm.h"
+#include "layers.h"
+
+void clt_conv_init(clt_conv *l, int c, int h, int w, int m, int k, int stride, int pad, int group) {
+    *l = (clt_conv){.c = c, .h = h, .w = w, .m = m, .k = k, .stride = stride, .pad = pad, .group = group};
+    if (stride > 0) {
+        l->ho = (h + 2 * pad - k) / stride + 1;
+        l->wo = (w + 2 * pad - k) / stride + 1;
+    }
+}
+
+/* The kernels index with 32-bit ints (cheaper on GPUs), so every buffer extent must fit in one;
+   bad shapes and a workspace smaller than one image become sticky errors, not overruns. Returns
+   the images per chunk, or 0 after recording an error. */
+static int chunk_images(clt_device *d, const clt_conv *l, int n, size_t col_floats, const char *what) {
+    if (d->failed) return 0;
+    if (n <= 0 || l->c <= 0 || l->h <= 0 || l->w <= 0 || l->m <= 0 || l->k <= 0 || l->stride <= 0 || l->pad < 0 ||
+        l->group <= 0 || l->c % l->group || l->m % l->group || l->h + 2 * l->pad < l->k ||
+        l->w + 2 * l->pad < l->k) {
+        clt_device_fail(d, "%s: unusable convolution shape c=%d h=%d w=%d m=%d k=%d stride=%d pad=%d group=%d n=%d",
+                        what, l->c, l->h, l->w, l->m, l->k, l->stride, l->pad, l->group, n);
+        return 0;
+    }
+    size_t per_image = clt_conv_col_floats(l, 1);
+    if (col_floats < per_image) {
+        clt_device_fail(d, "%s: the im2col workspace holds %zu floats, one image needs %zu", what, col_floats,
+                        per_image);
+        return 0;
+    }
+    size_t images = CLT_MIN(col_floats / per_image, (size_t)n);
+    size_t in_floats = (size_t)l->c * n * l->h * l->w, out_floats = (size_t)l->m * n * l->ho * l->wo;
+    if (in_floats > INT_MAX || out_floats > INT_MAX || per_image * images > INT_MAX) {
+        clt_device_fail(d, "%s: tensors beyond 2^31 floats (in %zu, out %zu, col %zu)", what, in_floats, out_floats,
+                        per_image * images);
+        return 0;
+    }
+    return (int)images;
+}
+
+static void im2col(clt_device *d, const clt_conv *l, int n, int first, int images, clt_view col, clt_view in) {
+    int cols = images * l->ho * l->wo;
+    CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->c}), ((size_t[]){d->wg1d, 1}),
+               CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride),
+               CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_VIEW(col), CLT_VIEW(in));
+}
+
+void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
+                      clt_view bias, clt_view col, size_t col_floats) {
+    int chunk = chunk_images(d, l, n, col_floats, "conv forward");
+    if (!chunk) return;
+    size_t hw_out = (size_t)l->ho * l->wo, row = n * hw_out; /* row: one channel of out, the GEMM's ldc */
+    size_t m_g = l->m / l->group, k_g = (size_t)(l->c / l->group) * l->k * l->k;
+    if (bias.mem)
+        CLT_LAUNCH(d, "conv_bias_fill", 2, ((size_t[]){clt_round_up(row, d->wg1d), l->m}), ((size_t[]){d->wg1d, 1}),
+                   CLT_INT(row), CLT_VIEW(out), CLT_VIEW(bias));
+    for (int first = 0; first < n; first += chunk) {
+        int images = CLT_MIN(chunk, n - first);
+        size_t cols = images * hw_out;
+        im2col(d, l, n, first, images, col, in);
+        for (int g = 0; g < l->group; g++)
+            clt_gemm(d, false, false, m_g, cols, k_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g,
+                     clt_shift(col, g * k_g * cols), cols, bias.mem ? 1.0f : 0.0f,
+                     clt_shift(out, g * m_g * row + first * hw_out), row, "conv forward");
+    }
+}
+
+void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, clt_view dweight, clt_view dbias,
+                       clt_view dout, clt_view in, clt_view weight, clt_view col, size_t col_floats) {
+    int chunk = chunk_images(d, l, n, col_floats, "conv backward");
+    if (!chunk) return;
+    size_t hw_out = (size_t)l->ho * l->wo, row = n * hw_out;
+    size_t m_g = l->m / l->group, k_g = (size_t)(l->c / l->group) * l->k * l->k;
+    if (dbias.mem) {
+        /* the tree reduction needs a power-of-two work-group */
+        size_t local = 1;
+        while (local * 2 <= d->wg1d) local *= 2;
+        CLT_LAUNCH(d, "conv_bias_grad", 1, ((size_t[]){local * l->m}), ((size_t[]){local}), CLT_INT(row),
+                   CLT_VIEW(dbias), CLT_VIEW(dout), CLT_LOCAL(local * sizeof(float)));
+    }
+    if (!dweight.mem && !din.mem) return;
+    for (int first = 0; first < n; first += chunk) {
+        int images = CLT_MIN(chunk, n - first);
+        size_t cols = images * hw_out;
+        for (int g = 0; g < l->group; g++) {
+            clt_view dout_g = clt_shift(dout, g * m_g * row + first * hw_out);
+            clt_view col_g = clt_shift(col, g * k_g * cols);
+            if (dweight.mem) {
+                /* col is overwritten by dcol below, so each chunk recomputes it */
+                if (g == 0) im2col(d, l, n, first, images, col, in);
+                clt_gemm(d, false, true, m_g, k_g, cols, 1.0f, dout_g, row, col_g, cols, first ? 1.0f : 0.0f,
+                         clt_shift(dweight, g * m_g * k_g), k_g, "conv backward dweight");
+            }
+            if (din.mem)
+                clt_gemm(d, true, false, k_g, cols, m_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g, dout_g, row,
+                         0.0f, col_g, cols, "conv backward dcol");
+        }
+        if (din.mem) {
+            int pixels = images * l->h * l->w;
+            CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(pixels, d->wg1d), l->c}),
+                       ((size_t[]){d->wg1d, 1}), CLT_INT(pixels), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h),
+                       CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho),
+                       CLT_INT(l->wo), CLT_INT(first), CLT_VIEW(din), CLT_VIEW(col));
+        }
+    }
+}
