@@ -54,7 +54,7 @@ static int arch_text(const clt_arch *a, char *buf, size_t n) {
 }
 
 int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed,
-                        const float *mean, int mean_c, int mean_h, int mean_w) {
+                        const clt_ckpt_blob *extra, int n_extra) {
     float *params = clt_malloc(net->param_count * sizeof(float));
     float *history = clt_malloc(net->param_count * sizeof(float));
     clt_download(d, params, net->params, 0, net->param_count * sizeof(float));
@@ -66,7 +66,7 @@ int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t i
     char header[4096];
     int len = snprintf(header, sizeof header, "format=cltransfer-checkpoint\nversion=%d\n", CLT_CKPT_VERSION);
     len += arch_text(&net->arch, header + len, sizeof header - len);
-    int nblobs = 2 * clt_net_blob_count() + (mean ? 1 : 0);
+    int nblobs = 2 * clt_net_blob_count() + n_extra;
     len += snprintf(header + len, sizeof header - len, "iter=%" PRId64 "\nseed=%" PRId64 "\nbatch=%d\nimages_seen=%" PRId64
                     "\nblobs=%d\n", iter, seed, net->batch, iter * net->batch, nblobs);
 
@@ -92,7 +92,7 @@ int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t i
             put_blob(&w, name, ndims, i % 2 ? bdims : L->dims, (pass ? history : params) + off, count);
         }
     }
-    if (mean) put_blob(&w, "mean", 3, (int[]){mean_c, mean_h, mean_w}, mean, (size_t)mean_c * mean_h * mean_w);
+    for (int i = 0; i < n_extra; i++) put_blob(&w, extra[i].name, extra[i].ndims, extra[i].dims, extra[i].data, extra[i].count);
     uint32_t crc = (uint32_t)w.crc;
     clt_atomic_write(&w.f, &crc, 4);
     clt_atomic_write(&w.f, END_MAGIC, sizeof END_MAGIC);

@@ -29,9 +29,10 @@ typedef struct clt_checkpoint {
     clt_ckpt_blob *blobs;
 } clt_checkpoint;
 
-/* Saves the net's parameters and momentum, and the mean image (mean NULL: none), at `path`. */
+/* Saves the net's parameters and their momentum at `path`, then the extra blobs (the mean image as
+   "mean", the solver's loss window as "solver.loss_window", …). */
 int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed,
-                        const float *mean, int mean_c, int mean_h, int mean_w);
+                        const clt_ckpt_blob *extra, int n_extra);
 /* Reads and verifies a checkpoint (magic, version, checksum, every size bounded by the file);
    a damaged one is refused with a message naming the file and what is wrong. */
 int clt_checkpoint_load(clt_checkpoint *ck, const char *path);

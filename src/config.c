@@ -288,9 +288,10 @@ int clt_config_set(clt_config *c, const char *assignment) {
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
     const key_spec *k = find_key(section, key);
     if (!k) {
-        clt_error("-s %s: unknown %s '%s%s%s'", assignment, known_section(section) ? "key" : "section",
-                  known_section(section) ? key : section, known_section(section) ? " in [" : "",
-                  known_section(section) ? section : "");
+        if (known_section(section))
+            clt_error("-s %s: unknown key '%s' in [%s]", assignment, key, section);
+        else
+            clt_error("-s %s: unknown section '%s'", assignment, section);
         return -1;
     }
     char err[512];

@@ -2,19 +2,46 @@
    study, list and check devices. main decides the exit code. */
 #include <getopt.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "device.h"
 #include "report.h"
 #include "study.h"
 #include "train.h"
 
+/* Prints a checkpoint's header and, per blob, its shape, CRC32 and value range, so checkpoints can
+   be compared layer by layer (a frozen layer keeps its CRC). */
+static int inspect(const char *path) {
+    clt_checkpoint ck;
+    if (clt_checkpoint_load(&ck, path) != 0) return 1;
+    const clt_arch *a = &ck.arch;
+    printf("checkpoint %s\nversion %d, arch %s, input %dx%dx%d, fc %d,%d,%d, iter %lld, seed %lld, batch %d\n", path,
+           CLT_CKPT_VERSION, a->name, a->in_c, a->in_h, a->in_w, a->fc[0], a->fc[1], a->fc[2], (long long)ck.iter,
+           (long long)ck.seed, ck.batch);
+    for (int i = 0; i < ck.nblobs; i++) {
+        const clt_ckpt_blob *b = &ck.blobs[i];
+        char shape[64] = "";
+        for (int j = 0; j < b->ndims; j++)
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%d", j ? "x" : "", b->dims[j]);
+        float lo = INFINITY, hi = -INFINITY;
+        for (size_t j = 0; j < b->count; j++) lo = fminf(lo, b->data[j]), hi = fmaxf(hi, b->data[j]);
+        uLong crc = crc32(0, (const Bytef *)b->data, (uInt)(b->count * sizeof(float)));
+        printf("%-24s %-14s crc32 %08lx  min %-12.6g max %.6g\n", b->name, shape, crc, lo, hi);
+    }
+    clt_checkpoint_free(&ck);
+    return 0;
+}
+
 static void usage(FILE *out) {
     fprintf(out,
             "usage: cltransfer -c FILE.ini [-s section.key=value]... [--resume] [--device SEL] [--quiet]\n"
             "       cltransfer study -c conf/study/NAME.ini [options]   (study --help)\n"
             "       cltransfer report RUN_FOLDER                        (report --help)\n"
+            "       cltransfer --inspect CHECKPOINT\n"
             "       cltransfer --list-devices\n"
             "       cltransfer [--device SEL] --check-device\n"
             "\n"
@@ -29,12 +56,13 @@ static void usage(FILE *out) {
             "                       [device] select (default: first GPU, else first device)\n"
             "      --quiet          no progress output on stderr (log.txt still written)\n"
             "      --print-config   print the effective config and exit\n"
+            "      --inspect FILE   print a checkpoint's header and each blob's shape and CRC32\n"
             "      --list-devices   print every OpenCL platform and device with its index\n"
             "      --check-device   open the device and build the kernels, then exit\n"
             "  -h, --help           this help\n"
             "\n"
             "Exit status: 0 done, 1 error, 2 bad command line or config, 3 diverged (NaN loss),\n"
-            "130 stopped by SIGINT/SIGTERM after writing a snapshot.\n"
+            "130 / 143 stopped by SIGINT / SIGTERM after writing a snapshot.\n"
             "\n"
             "Config schema ([section] key: meaning [default]):\n");
     clt_config_print_schema(out);
@@ -64,6 +92,7 @@ int main(int argc, char **argv) {
                                          {"quiet", no_argument, 0, 'q'},
                                          {"print-config", no_argument, 0, 'P'},
                                          {"list-devices", no_argument, 0, 'L'},
+                                         {"inspect", required_argument, 0, 'I'},
                                          {"check-device", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -80,6 +109,7 @@ int main(int argc, char **argv) {
         case 'q': topt.quiet = true; break;
         case 'P': print = 1; break;
         case 'L': list = 1; break;
+        case 'I': free(sets); return inspect(optarg);
         case 'C': check = 1; break;
         case 'h': usage(stdout); free(sets); return 0;
         default: usage(stderr); free(sets); return CLT_EXIT_USAGE;

@@ -269,6 +269,9 @@ void clt_net_init_layers(clt_net *net, clt_device *d, uint64_t seed, int first, 
 
 /* ---- forward / backward ---- */
 
+#define TRACE(op) \
+    if (net->trace) net->trace(net->trace_ctx, op)
+
 static clt_view P(const clt_net *net, size_t off) { return clt_at(net->params, off); }
 static clt_view G(const clt_net *net, size_t off) { return clt_at(net->grads, off); }
 static clt_view D(const clt_blob *b) { return clt_at(b->data, 0); }
@@ -283,38 +286,57 @@ void clt_net_forward(clt_net *net, clt_device *d, int n, bool train, uint64_t dr
     const clt_layer_params *L = net->layer;
     clt_view col = clt_at(net->col, 0);
     size_t cf = net->col_floats;
-#define CONV(i, out, in)                                                                                 \
-    clt_conv_forward(d, &net->conv[i - 1], n, D(out), D(in), P(net, L[i].w_off), P(net, L[i].b_off), col, \
-                     cf);                                                                                \
-    clt_relu_forward(d, n * per_image(out, net), D(out), D(out))
+#define CONV(i, out, in)                                                                                  \
+    clt_conv_forward(d, &net->conv[i - 1], n, D(out), D(in), P(net, L[i].w_off), P(net, L[i].b_off), col,  \
+                     cf);                                                                                 \
+    TRACE("conv" #i);                                                                                     \
+    clt_relu_forward(d, n * per_image(out, net), D(out), D(out));                                         \
+    TRACE("relu" #i)
 
     CONV(1, &net->c1, &net->input);
     clt_pool_forward(d, &net->pool[0], n, D(&net->p1), D(&net->c1), net->mask[0]);
+    TRACE("pool1");
     clt_lrn_forward(d, &net->lrn[0], n, D(&net->n1), D(&net->p1), clt_at(net->scale[0], 0));
+    TRACE("norm1");
     CONV(2, &net->c2, &net->n1);
     clt_pool_forward(d, &net->pool[1], n, D(&net->p2), D(&net->c2), net->mask[1]);
+    TRACE("pool2");
     clt_lrn_forward(d, &net->lrn[1], n, D(&net->n2), D(&net->p2), clt_at(net->scale[1], 0));
+    TRACE("norm2");
     CONV(3, &net->c3, &net->n2);
     CONV(4, &net->c4, &net->c3);
     CONV(5, &net->c5, &net->c4);
 #undef CONV
     clt_pool_forward(d, &net->pool[2], n, D(&net->p5), D(&net->c5), net->mask[2]);
+    TRACE("pool5");
     const clt_pool *p5 = &net->pool[2];
     clt_flatten_forward(d, p5->c, n, p5->ho * p5->wo, D(&net->f5), D(&net->p5));
+    TRACE("flatten");
 
+    bool drop = train && net->arch.dropout > 0;
     clt_ip_forward(d, &net->ip[0], n, D(&net->f6), D(&net->f5), P(net, L[6].w_off), P(net, L[6].b_off));
+    TRACE("fc6");
     clt_relu_forward(d, (size_t)n * net->ip[0].out, D(&net->f6), D(&net->f6));
-    if (train && net->arch.dropout > 0)
+    TRACE("relu6");
+    if (drop) {
         clt_dropout_forward(d, (size_t)n * net->ip[0].out, D(&net->f6), D(&net->f6), net->arch.dropout,
                             clt_net_dropout_seed(dropout_seed, 6));
+        TRACE("drop6");
+    }
     clt_ip_forward(d, &net->ip[1], n, D(&net->f7), D(&net->f6), P(net, L[7].w_off), P(net, L[7].b_off));
+    TRACE("fc7");
     clt_relu_forward(d, (size_t)n * net->ip[1].out, D(&net->f7), D(&net->f7));
-    if (train && net->arch.dropout > 0)
+    TRACE("relu7");
+    if (drop) {
         clt_dropout_forward(d, (size_t)n * net->ip[1].out, D(&net->f7), D(&net->f7), net->arch.dropout,
                             clt_net_dropout_seed(dropout_seed, 7));
+        TRACE("drop7");
+    }
     clt_ip_forward(d, &net->ip[2], n, D(&net->f8), D(&net->f7), P(net, L[8].w_off), P(net, L[8].b_off));
+    TRACE("fc8");
     clt_softmax_loss_forward(d, n, net->ip[2].out, clt_at(net->prob, 0), clt_at(net->loss, 0), D(&net->f8),
                              net->labels);
+    TRACE("loss");
 }
 
 void clt_net_backward(clt_net *net, clt_device *d, int n, int lowest, uint64_t dropout_seed) {
@@ -325,32 +347,42 @@ void clt_net_backward(clt_net *net, clt_device *d, int n, int lowest, uint64_t d
     bool drop = p > 0;
     /* The input gradient of layer i is needed only while layers below it train. */
 #define NEED(i) ((i) > lowest)
+#define IP_BACK(i, out, in, din)                                                                            \
+    clt_ip_backward(d, &net->ip[i - 6], n, NEED(i) ? (din) : NONE(), G(net, L[i].w_off), G(net, L[i].b_off), \
+                    DD(out), D(in), P(net, L[i].w_off));                                                     \
+    TRACE("fc" #i " back")
+#define FC_ACT_BACK(i, blob)                                                                                 \
+    do {                                                                                                     \
+        size_t count = (size_t)n * net->ip[i - 6].out;                                                       \
+        if (drop) {                                                                                          \
+            clt_dropout_backward(d, count, DD(blob), DD(blob), p, clt_net_dropout_seed(dropout_seed, i));    \
+            TRACE("drop" #i " back");                                                                        \
+        }                                                                                                    \
+        clt_relu_backward(d, count, DD(blob), DD(blob), D(blob));                                            \
+        TRACE("relu" #i " back");                                                                            \
+    } while (0)
+#define CONV_BACK(i, out, in, din_view)                                                                      \
+    clt_relu_backward(d, n * per_image(out, net), DD(out), DD(out), D(out));                                 \
+    TRACE("relu" #i " back");                                                                                \
+    clt_conv_backward(d, &net->conv[i - 1], n, NEED(i) ? (din_view) : NONE(), G(net, L[i].w_off),            \
+                      G(net, L[i].b_off), DD(out), D(in), P(net, L[i].w_off), col, cf);                      \
+    TRACE("conv" #i " back")
 
     clt_softmax_loss_backward(d, n, net->ip[2].out, DD(&net->f8), clt_at(net->prob, 0), net->labels, 1.0f / n);
-    clt_ip_backward(d, &net->ip[2], n, NEED(8) ? DD(&net->f7) : NONE(), G(net, L[8].w_off), G(net, L[8].b_off),
-                    DD(&net->f8), D(&net->f7), P(net, L[8].w_off));
+    TRACE("loss back");
+    IP_BACK(8, &net->f8, &net->f7, DD(&net->f7));
     if (!NEED(8)) return;
-    size_t c7 = (size_t)n * net->ip[1].out;
-    if (drop) clt_dropout_backward(d, c7, DD(&net->f7), DD(&net->f7), p, clt_net_dropout_seed(dropout_seed, 7));
-    clt_relu_backward(d, c7, DD(&net->f7), DD(&net->f7), D(&net->f7));
-    clt_ip_backward(d, &net->ip[1], n, NEED(7) ? DD(&net->f6) : NONE(), G(net, L[7].w_off), G(net, L[7].b_off),
-                    DD(&net->f7), D(&net->f6), P(net, L[7].w_off));
+    FC_ACT_BACK(7, &net->f7);
+    IP_BACK(7, &net->f7, &net->f6, DD(&net->f6));
     if (!NEED(7)) return;
-    size_t c6 = (size_t)n * net->ip[0].out;
-    if (drop) clt_dropout_backward(d, c6, DD(&net->f6), DD(&net->f6), p, clt_net_dropout_seed(dropout_seed, 6));
-    clt_relu_backward(d, c6, DD(&net->f6), DD(&net->f6), D(&net->f6));
-    clt_ip_backward(d, &net->ip[0], n, NEED(6) ? DD(&net->f5) : NONE(), G(net, L[6].w_off), G(net, L[6].b_off),
-                    DD(&net->f6), D(&net->f5), P(net, L[6].w_off));
+    FC_ACT_BACK(6, &net->f6);
+    IP_BACK(6, &net->f6, &net->f5, DD(&net->f5));
     if (!NEED(6)) return;
     const clt_pool *p5 = &net->pool[2];
     clt_flatten_backward(d, p5->c, n, p5->ho * p5->wo, DD(&net->p5), DD(&net->f5));
+    TRACE("flatten back");
     clt_pool_backward(d, p5, n, DD(&net->c5), DD(&net->p5), net->mask[2]);
-
-#define CONV_BACK(i, out, in, din_view)                                                                      \
-    clt_relu_backward(d, n * per_image(out, net), DD(out), DD(out), D(out));                                 \
-    clt_conv_backward(d, &net->conv[i - 1], n, NEED(i) ? (din_view) : NONE(), G(net, L[i].w_off),            \
-                      G(net, L[i].b_off), DD(out), D(in), P(net, L[i].w_off), col, cf)
-
+    TRACE("pool5 back");
     CONV_BACK(5, &net->c5, &net->c4, DD(&net->c4));
     if (!NEED(5)) return;
     CONV_BACK(4, &net->c4, &net->c3, DD(&net->c3));
@@ -359,14 +391,20 @@ void clt_net_backward(clt_net *net, clt_device *d, int n, int lowest, uint64_t d
     if (!NEED(3)) return;
     clt_lrn_backward(d, &net->lrn[1], n, DD(&net->p2), DD(&net->n2), D(&net->p2), D(&net->n2),
                      clt_at(net->scale[1], 0));
+    TRACE("norm2 back");
     clt_pool_backward(d, &net->pool[1], n, DD(&net->c2), DD(&net->p2), net->mask[1]);
+    TRACE("pool2 back");
     CONV_BACK(2, &net->c2, &net->n1, DD(&net->n1));
     if (!NEED(2)) return;
     clt_lrn_backward(d, &net->lrn[0], n, DD(&net->p1), DD(&net->n1), D(&net->p1), D(&net->n1),
                      clt_at(net->scale[0], 0));
+    TRACE("norm1 back");
     clt_pool_backward(d, &net->pool[0], n, DD(&net->c1), DD(&net->p1), net->mask[0]);
+    TRACE("pool1 back");
     CONV_BACK(1, &net->c1, &net->input, NONE());
 #undef CONV_BACK
+#undef FC_ACT_BACK
+#undef IP_BACK
 #undef NEED
 }
 

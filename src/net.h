@@ -73,6 +73,11 @@ typedef struct clt_net {
     cl_mem labels, prob, loss, correct1, correct5;
     cl_mem col;
     size_t col_floats;
+
+    /* Called after each operation of forward and backward with its name ("conv1", "pool1 back", …)
+       when set; the benchmark uses it to time every layer. NULL in training. */
+    void (*trace)(void *ctx, const char *op);
+    void *trace_ctx;
 } clt_net;
 
 /* Allocates everything for `batch` images. Returns 0, or -1 with the device error printed

@@ -167,8 +167,16 @@ static int snapshot(run *r, const char *name) {
     char file[96];
     if (!name) snprintf(file, sizeof file, "snapshot_iter_%" PRId64 ".ckpt", r->iter);
     char *path = clt_path_join(r->out, name ? name : file);
-    int rc = clt_checkpoint_save(path, &r->net, &r->dev, r->iter, r->cfg->seed, r->mean, r->mean_c, r->mean_h,
-                                 r->mean_w);
+    /* the loss window makes the first training row after a resume the uninterrupted run's */
+    int display = (int)r->cfg->display;
+    float *window = clt_malloc(display * sizeof(float));
+    clt_download(&r->dev, window, r->loss_slots, 0, display * sizeof(float));
+    clt_ckpt_blob extra[2] = {{"solver.loss_window", 1, {display}, (size_t)display, window},
+                              {"mean", 3, {r->mean_c, r->mean_h, r->mean_w},
+                               (size_t)r->mean_c * r->mean_h * r->mean_w, r->mean}};
+    int rc = clt_device_report(&r->dev);
+    if (rc == 0) rc = clt_checkpoint_save(path, &r->net, &r->dev, r->iter, r->cfg->seed, extra, 2);
+    free(window);
     if (rc == 0) logf_(r, "wrote %s", path);
     free(path);
     if (rc != 0 || name) return rc;
@@ -300,6 +308,9 @@ static int init_params(run *r, bool resume) {
             rc = -1;
         }
         if (rc == 0) rc = clt_checkpoint_apply(&ck, snap, net, &r->dev, 1, CLT_LAYERS, true);
+        const clt_ckpt_blob *window = clt_checkpoint_find(&ck, "solver.loss_window");
+        if (rc == 0 && window && window->count == (size_t)c->display)
+            clt_upload(&r->dev, r->loss_slots, 0, window->data, window->count * sizeof(float));
         if (rc == 0) {
             r->iter = ck.iter;
             logf_(r, "resuming from %s at iteration %" PRId64, snap, r->iter);
@@ -312,6 +323,10 @@ static int init_params(run *r, bool resume) {
         return rc;
     }
     r->iter = 0;
+    /* a fresh start: whatever a killed earlier attempt left in metrics.csv is void */
+    char *metrics = clt_path_join(r->out, "metrics.csv");
+    unlink(metrics);
+    free(metrics);
     clt_net_init_layers(net, &r->dev, (uint64_t)c->seed, 1, CLT_LAYERS);
     if (mode == CLT_MODE_FROZEN || mode == CLT_MODE_FINETUNE) {
         clt_checkpoint ck;
@@ -410,6 +425,7 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     if (build_arch(r, &arch) != 0) goto done;
     if (clt_net_create(&r->net, &r->dev, &arch, cfg->batch) != 0) goto done;
     r->net_made = true;
+    r->loss_slots = clt_alloc(&r->dev, cfg->display * sizeof(float), "loss history");
     if (init_params(r, opt->resume) != 0) goto done;
 
     char *mpath = clt_path_join(r->out, "metrics.csv");
@@ -420,7 +436,10 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
         clt_error("cannot write %s/metrics.csv: %s", r->out, strerror(errno));
         goto done;
     }
-    if (fresh) fprintf(r->metrics, "iter,phase,loss,top1,top5,lr,images_per_s,elapsed_s\n");
+    if (fresh) {
+        fprintf(r->metrics, "iter,phase,loss,top1,top5,lr,images_per_s,elapsed_s\n");
+        fflush(r->metrics);
+    }
     {
         /* elapsed_s continues across resumes */
         r->elapsed_before = 0;
@@ -439,7 +458,6 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
 
     clt_net *net = &r->net;
     clt_device *d = &r->dev;
-    r->loss_slots = clt_alloc(d, cfg->display * sizeof(float), "loss history");
     for (int i = 0; i < 2; i++) {
         r->host_in[i] = clt_malloc(net->input.count * sizeof(float));
         r->host_labels[i] = clt_malloc(net->batch * sizeof(int));
@@ -473,7 +491,8 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
         bool at_display = r->iter % cfg->display == 0 || r->iter == cfg->max_iter;
         bool at_snapshot = r->iter % cfg->snapshot == 0 && r->iter < cfg->max_iter;
         if (at_display || at_snapshot || stop_signal) {
-            int64_t n = CLT_MIN(window_iters, cfg->display);
+            /* the window is the iterations since the last display boundary: a pure function of iter */
+            int64_t n = r->iter - (r->iter - 1) / cfg->display * cfg->display;
             clt_download(d, losses, r->loss_slots, 0, cfg->display * sizeof(float));
             if (clt_device_report(d) != 0) goto loop_failed;
             double sum = 0;
@@ -518,7 +537,7 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
         if (stop_signal) {
             logf_(r, "signal %d: writing a snapshot at iteration %" PRId64 " before stopping", (int)stop_signal, r->iter);
             if (!at_snapshot && snapshot(r, NULL) != 0) goto loop_failed;
-            status = CLT_EXIT_INTERRUPTED;
+            status = 128 + (int)stop_signal;
             goto loop_done;
         }
     }

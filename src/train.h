@@ -18,7 +18,7 @@ enum {
     CLT_EXIT_ERROR = 1,     /* device, data or file error */
     CLT_EXIT_USAGE = 2,     /* bad command line or config */
     CLT_EXIT_DIVERGED = 3,  /* NaN or infinite loss */
-    CLT_EXIT_INTERRUPTED = 130,
+    CLT_EXIT_INTERRUPTED = 128, /* + the signal number: 130 for SIGINT, 143 for SIGTERM */
 };
 
 int clt_train(const clt_config *cfg, const clt_train_options *opt);

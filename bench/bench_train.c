@@ -1,0 +1,174 @@
+/* bench_train.c — training speed of a whole net (images/s of forward + backward + update) and
+   the time of every layer's forward and backward, on synthetic data on any OpenCL device. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "config.h"
+#include "device.h"
+#include "net.h"
+#include "solver.h"
+
+#define MAX_OPS 96
+
+typedef struct op_times {
+    clt_device *d;
+    double last;
+    int n_ops;
+    const char *names[MAX_OPS];
+    double *samples[MAX_OPS]; /* per op, one per timed pass */
+    int pass, passes;
+} op_times;
+
+static void trace(void *ctx, const char *op) {
+    op_times *t = ctx;
+    clt_finish(t->d);
+    double now = clt_now();
+    int i = 0;
+    while (i < t->n_ops && strcmp(t->names[i], op)) i++;
+    if (i == t->n_ops && i < MAX_OPS) {
+        t->names[i] = op;
+        t->samples[i] = calloc(t->passes, sizeof(double));
+        t->n_ops++;
+    }
+    if (i < MAX_OPS && t->pass >= 0 && t->pass < t->passes) t->samples[i][t->pass] = now - t->last;
+    t->last = now;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: cltransfer-bench train [--arch small|caffenet] [--batch N] [--iters K] [--lowest L]\n"
+                 "                              [--layers] [--device SEL] [--json]\n"
+                 "  images/s of training steps (forward, backward, SGD update) on synthetic data, median of K\n"
+                 "  timed steps after warm-up; --layers also times every operation (a device sync after each);\n"
+                 "  --lowest L trains layers L..8 only (frozen layers below, as a transfer net)\n");
+}
+
+int bench_train(int argc, char **argv) {
+    static const struct option opts[] = {{"arch", required_argument, 0, 'a'}, {"batch", required_argument, 0, 'b'},
+                                         {"iters", required_argument, 0, 'i'}, {"lowest", required_argument, 0, 'l'},
+                                         {"layers", no_argument, 0, 'L'},      {"device", required_argument, 0, 'd'},
+                                         {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *arch_name = "small", *device = NULL;
+    int batch = 0, iters = 10, lowest = 1, layers = 0, json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': arch_name = optarg; break;
+        case 'b': batch = atoi(optarg); break;
+        case 'i': iters = atoi(optarg); break;
+        case 'l': lowest = atoi(optarg); break;
+        case 'L': layers = 1; break;
+        case 'd': device = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    clt_arch a;
+    if (!strcmp(arch_name, "caffenet")) clt_arch_caffenet(&a);
+    else if (!strcmp(arch_name, "small")) {
+        clt_arch_small(&a);
+        a.fc[2] = 5;
+    } else {
+        clt_error("unknown arch '%s' (caffenet or small)", arch_name);
+        return 2;
+    }
+    if (!batch) batch = !strcmp(arch_name, "small") ? 128 : 64;
+    if (iters < 1 || batch < 1 || lowest < 1 || lowest > CLT_LAYERS) {
+        usage(stderr);
+        return 2;
+    }
+    clt_device d;
+    if (clt_device_open(&d, device) != 0) return 1;
+    clt_net net;
+    if (clt_net_create(&net, &d, &a, batch) != 0) return 1;
+    clt_net_init_layers(&net, &d, 1, 1, CLT_LAYERS);
+    float *x = malloc(net.input.count * sizeof(float));
+    int *labels = malloc(batch * sizeof(int));
+    uint64_t s = 7;
+    for (size_t i = 0; i < net.input.count; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((s >> 40) * (1.0 / (1 << 24)) * 100 - 50);
+    }
+    for (int i = 0; i < batch; i++) labels[i] = i % a.fc[2];
+    clt_upload(&d, net.input.data, 0, x, net.input.count * sizeof(float));
+    clt_upload(&d, net.labels, 0, labels, batch * sizeof(int));
+    clt_config cfg;
+    clt_config_defaults(&cfg);
+
+    /* warm-up compiles every kernel (CLBlast's too) before anything is timed */
+    for (int i = 0; i < 2; i++) {
+        clt_net_forward(&net, &d, batch, true, i);
+        clt_net_backward(&net, &d, batch, lowest, i);
+        clt_solver_update(&net, &d, &cfg, i, lowest);
+    }
+    clt_finish(&d);
+    double *step = calloc(iters, sizeof(double));
+    for (int i = 0; i < iters; i++) {
+        double t0 = clt_now();
+        clt_net_forward(&net, &d, batch, true, i);
+        clt_net_backward(&net, &d, batch, lowest, i);
+        clt_solver_update(&net, &d, &cfg, i, lowest);
+        clt_finish(&d);
+        step[i] = clt_now() - t0;
+    }
+    op_times t = {.d = &d, .passes = iters};
+    if (layers) {
+        net.trace = trace;
+        net.trace_ctx = &t;
+        for (t.pass = 0; t.pass < iters; t.pass++) {
+            clt_finish(&d);
+            t.last = clt_now();
+            clt_net_forward(&net, &d, batch, true, t.pass);
+            clt_net_backward(&net, &d, batch, lowest, t.pass);
+        }
+        net.trace = NULL;
+    }
+    if (clt_device_report(&d) != 0) return 1;
+    double med = median(step, iters);
+    if (json) {
+        printf("{\"bench\": \"train\", \"arch\": \"%s\", \"batch\": %d, \"lowest\": %d, \"iters\": %d,\n", arch_name,
+               batch, lowest, iters);
+        printf(" \"platform\": \"%s\", \"device\": \"%s\", \"driver\": \"%s\",\n", d.platform_name, d.name,
+               d.driver_version);
+        printf(" \"step_s_median\": %.6f, \"images_per_s\": %.2f", med, batch / med);
+        if (layers) {
+            printf(",\n \"ops_ms_median\": {");
+            for (int i = 0; i < t.n_ops; i++)
+                printf("%s\"%s\": %.3f", i ? ", " : "", t.names[i], 1e3 * median(t.samples[i], iters));
+            printf("}");
+        }
+        printf("}\n");
+    } else {
+        printf("device [%d] %s (%s, driver %s)\n", d.index, d.name, d.platform_name, d.driver_version);
+        printf("%s, batch %d, layers %d..8 trained: step %.1f ms (median of %d), %.1f images/s\n", arch_name, batch,
+               lowest, 1e3 * med, iters, batch / med);
+        if (layers) {
+            double total = 0;
+            for (int i = 0; i < t.n_ops; i++) total += median(t.samples[i], iters);
+            printf("%-16s %10s %6s\n", "operation", "ms", "share");
+            for (int i = 0; i < t.n_ops; i++) {
+                double m = median(t.samples[i], iters);
+                printf("%-16s %10.2f %5.1f%%\n", t.names[i], 1e3 * m, 100 * m / total);
+            }
+        }
+    }
+    for (int i = 0; i < t.n_ops; i++) free(t.samples[i]);
+    free(step), free(x), free(labels);
+    clt_net_destroy(&net);
+    clt_device_close(&d);
+    return 0;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# study_make.sh — `cltransfer study --emit make` on a tiny study, run by make -j2 with a stub trainer
+# and data tool (no OpenCL, seconds): every network finishes after its data and its base, a second
+# make has nothing to do, an interrupted network resumes, and DEVICES hands out a device pool.
+set -u
+build=${1:?usage: study_make.sh BUILD_DIR}
+src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+stub=$src/tests/data/study
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_make.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name=$1; shift
+    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
+}
+export CLTRANSFER_TRAINER=$stub/stub_trainer CLTRANSFER_DATA=$stub/stub_data STUB_LOG=$tmp/log
+run=$tmp/run
+nets() { find "$run/nets" -name final.ckpt | wc -l; }
+
+check "--emit make writes RUN/Makefile" "$build/cltransfer" study -c "$stub/tiny.ini" -o "$run" --emit make
+check "a target per network, waiting for its base and its data" bash -c \
+    "grep -q '^$run/nets/r/a2b/final.ckpt: $run/data/r/.done $run/nets/r/base_a/final.ckpt\$' '$run/Makefile' &&
+     grep -q '^$run/nets/r/base_a/final.ckpt: $run/data/r/.done\$' '$run/Makefile' &&
+     grep -q '^$run/nets/whole/reduced0005/final.ckpt: $run/data/reduced0005/.done\$' '$run/Makefile' &&
+     grep -q '^$run/data/reduced0005/.done: $run/data/whole/.done\$' '$run/Makefile'"
+check "make -j2 runs the study" make -s -j2 -f "$run/Makefile"
+check "all 14 networks finished" test "$(nets)" = 14
+# The stub trainer exits 1 when its base or packs are missing, so finishing proves the order; the
+# log shows it too.
+first() { grep -n -- "$1" "$tmp/log" | head -1 | cut -d: -f1; }
+check "split r's data came before its networks" test "$(first 'split_B.txt -o B')" -lt "$(first "start $run/nets/r/")"
+check "a reduced set came after the whole set, before its network" bash -c \
+    "[ $(first '^data fmnist.* -o all') -lt $(first 'per-class 5 ') ] && [ $(first 'per-class 5 ') -lt $(first 'start .*reduced0005') ]"
+starts=$(grep -c '^start' "$tmp/log")
+check "a second make has nothing to do" make -q -f "$run/Makefile"
+rm "$run/nets/r/a1b/final.ckpt"
+check "make retrains a network whose final.ckpt is gone" make -s -j2 -f "$run/Makefile"
+check "... resuming it from its last snapshot" grep -q "^start $run/nets/r/a1b from 40 " "$tmp/log"
+check "... and only it" test "$(grep -c '^start' "$tmp/log")" = $((starts + 1))
+
+rm -rf "$run/nets" "$tmp/log"
+check "--emit make again (data kept)" "$build/cltransfer" study -c "$stub/tiny.ini" -o "$run" --emit make
+check "make -j2 DEVICES='d0 d1' THREADS=1" make -s -j2 -f "$run/Makefile" DEVICES="d0 d1" THREADS=1
+check "all networks finished on the pool" test "$(nets)" = 14
+check "every network ran on a device of the pool, both used" bash -c \
+    "! grep '^start' '$tmp/log' | grep -v -q ' device d[01]\$' && grep -q ' device d0\$' '$tmp/log' && grep -q ' device d1\$' '$tmp/log'"
+check "no data was prepared twice" test "$(grep -c '^data' "$tmp/log")" = 0
+
+[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
+exit $((fails > 0))

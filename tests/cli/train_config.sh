@@ -1,0 +1,77 @@
+#!/bin/bash
+# train_config.sh — every kind of config error exits 2 with the file and line (or the -s option)
+# named, before anything is written; the effective config round-trips through --print-config.
+. "$(dirname "$0")/lib/common.sh"
+
+base() { # a valid config whose output folder must never appear
+    cat > "$WORK/c.ini" <<INI
+[run]
+output = $WORK/out
+[data]
+train = $WORK/none_train.pack
+val = $WORK/none_train.pack
+[solver]
+max_iter = 10
+INI
+}
+
+expect_error() { # expect_error NAME PATTERN cltransfer-args...
+    name="$1"; pattern="$2"; shift 2
+    "$CLT" "$@" > "$WORK/stdout" 2> "$WORK/stderr"
+    rc=$?
+    if [ $rc -eq 2 ] && grep -q -- "$pattern" "$WORK/stderr" && [ ! -e "$WORK/out" ]; then
+        pass "config error: $name (exit 2, says: $(head -1 "$WORK/stderr"))"
+    else
+        fail "config error: $name: exit $rc, stderr: $(cat "$WORK/stderr"), output folder exists: $([ -e "$WORK/out" ] && echo yes || echo no)"
+    fi
+}
+
+base; echo "[bogus]" >> "$WORK/c.ini"; echo "x = 1" >> "$WORK/c.ini"
+expect_error "unknown section" "c.ini:8: unknown section \[bogus\]" -c "$WORK/c.ini"
+
+base; sed -i 's/^max_iter = 10/max_itr = 10/' "$WORK/c.ini"
+expect_error "unknown key" "c.ini:7: unknown key 'max_itr' in \[solver\]" -c "$WORK/c.ini"
+
+base; sed -i 's/^max_iter = 10/max_iter = ten/' "$WORK/c.ini"
+expect_error "value not a number" "c.ini:7: solver.max_iter: 'ten' is not a number" -c "$WORK/c.ini"
+
+base; sed -i 's/^max_iter = 10/max_iter = 2.5/' "$WORK/c.ini"
+expect_error "value not whole" "c.ini:7: solver.max_iter: '2.5' is not a whole number" -c "$WORK/c.ini"
+
+base; echo "momentum = 1.5" >> "$WORK/c.ini"
+expect_error "value out of range" "c.ini:8: solver.momentum: 1.5 is out of range" -c "$WORK/c.ini"
+
+base; printf '[net]\narch = vgg\n' >> "$WORK/c.ini"
+expect_error "value not a choice" "c.ini:9: net.arch: 'vgg' is not one of caffenet|small" -c "$WORK/c.ini"
+
+base; printf '[net]\nwidths = 1,2,3\n' >> "$WORK/c.ini"
+expect_error "widths malformed" "c.ini:9: net.widths" -c "$WORK/c.ini"
+
+base; sed -i '/^val = /d' "$WORK/c.ini"
+expect_error "missing required key" "c.ini: \[data\] needs both 'train' and 'val'" -c "$WORK/c.ini"
+
+base; printf '[transfer]\nmode = frozen\nlayers = 3\n' >> "$WORK/c.ini"
+expect_error "frozen transfer without a base" "needs 'base'" -c "$WORK/c.ini"
+
+base; printf '[transfer]\nmode = finetune\nbase = x.ckpt\nlayers = 8\n' >> "$WORK/c.ini"
+expect_error "transfer layers out of range" "c.ini:11: transfer.layers: 8 is out of range 0..7" -c "$WORK/c.ini"
+
+base; printf 'garbage line\n' >> "$WORK/c.ini"
+expect_error "a line that is no key" "c.ini:8: cannot parse" -c "$WORK/c.ini"
+
+base
+expect_error "-s unknown key" "\-s solver.nope=1: unknown key 'nope' in \[solver\]" -c "$WORK/c.ini" -s solver.nope=1
+expect_error "-s unknown section" "\-s foo.bar=1: unknown section 'foo'" -c "$WORK/c.ini" -s foo.bar=1
+expect_error "-s without =" "\-s solver.max_iter: expected section.key=value" -c "$WORK/c.ini" -s solver.max_iter
+expect_error "-s bad value" "\-s solver.base_lr=-1: solver.base_lr: -1 is out of range" -c "$WORK/c.ini" -s solver.base_lr=-1
+expect_error "no config" "no config" --quiet
+expect_error "missing config file" "cannot open $WORK/absent.ini" -c "$WORK/absent.ini"
+
+# the effective config is complete and loads back to itself
+"$CLT" -c "$WORK/c.ini" -s solver.base_lr=0.02 --print-config > "$WORK/eff.ini" 2>&1
+check "--print-config shows overrides" grep -q "^base_lr = 0.02" "$WORK/eff.ini"
+check "--print-config shows defaults" grep -q "^momentum = 0.9" "$WORK/eff.ini"
+"$CLT" -c "$WORK/eff.ini" --print-config > "$WORK/eff2.ini" 2>&1
+check "the effective config loads back to itself" cmp -s "$WORK/eff.ini" "$WORK/eff2.ini"
+check "--help documents the config keys" sh -c "'$CLT' --help | grep -q test_interval"
+finish
