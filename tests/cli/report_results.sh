@@ -26,6 +26,7 @@ check "results.csv is exactly the expected one" diff "$data/report_expected.csv"
 check "report.md names every finding" bash -c "[ \$(grep -c '^| ([1-7])' '$tmp/run/report.md') = 7 ]"
 check "report.md: BnB+ recovery reproduced, AnB+ boost not (by construction)" bash -c \
     "grep -q '^| (3) .*| \*\*reproduced\*\*' '$tmp/run/report.md' && grep -q '^| (5) .*| \*\*not reproduced\*\*' '$tmp/run/report.md'"
+check "report.md states the verdict plainly" grep -q '^\*\*Verdict:\*\* this run reproduces 3 of the paper.s 7 findings; reproduced: (3), (6), (7); not reproduced: (5); not tested: (1), (2), (4)\.$' "$tmp/run/report.md"
 check "report.md: untested findings say so" grep -q '^| (1) .*| not tested' "$tmp/run/report.md"
 check "report.md: the paper's findings hold under the same rules" bash -c "[ \$(grep -c '| holds: ' '$tmp/run/report.md') = 7 ]"
 check "report.md: Table 1 beside the paper's" grep -q '^| 1–7 | +2.00 | +1.60 | -1.00 | +1.38 |' "$tmp/run/report.md"

@@ -43,11 +43,17 @@ check "... skipping its dependents" bash -c "for n in b1b b2b b1a b2a; do grep -
 check "... which never started" bash -c "! grep -q 'nets/r/b[12][ab] ' '$tmp/log'"
 check "... while the rest finished" bash -c "[ \$(find '$tmp/fail/nets' -name final.ckpt | wc -l) = 9 ]"
 check "... and says how many" grep -q 'study tiny: 9/14 networks done in .*; 1 failed, 4 skipped' "$tmp/fail.out"
-check "rerun without the fault: only the rest trains" bash -c \
-    "'$study' -o '$tmp/fail' >/dev/null 2>&1 && [ \$(grep -c '^start' '$tmp/log') = \$((14 + 5)) ]"
+before=$(grep -c '^start' "$tmp/log")
+check "rerun without the fault: only the failed base and its 4 dependents train" bash -c \
+    "'$study' -o '$tmp/fail' >/dev/null 2>&1 && [ \$(grep -c '^start' '$tmp/log') = $((before + 5)) ]"
 
 exits 1 "a failing data folder fails its networks" env CLTRANSFER_DATA=/bin/false "$study" -o "$tmp/nodata" --no-report --plain
-check "... naming prepare.log" grep -q "FAILED  data/r after .*: exit 1; see $tmp/nodata/data/r/prepare.log" "$tmp/out"
+cp "$tmp/out" "$tmp/nodata.out"
+check "... naming prepare.log" grep -q "FAILED  data/r after .*: exit 1; see $tmp/nodata/data/r/prepare.log" "$tmp/nodata.out"
+check "... and skipping everything after it" grep -q 'study tiny: 0/14 networks done in .*; 2 failed, 14 skipped (data preparation failed)' "$tmp/nodata.out"
+
+check "--data-only prepares the data and trains nothing" bash -c \
+    "'$study' -o '$tmp/dataonly' --data-only >/dev/null 2>&1 && [ -e '$tmp/dataonly/data/reduced0005/.done' ] && [ ! -e '$tmp/dataonly/nets/r/base_a/metrics.csv' ]"
 
 check "--emit configs writes the study's names" "$study" --emit configs -o "$tmp/conf" --split r
 check "... for split r and the whole dataset" bash -c \

@@ -1,0 +1,83 @@
+/* report.h — `cltransfer report RUN_FOLDER`: every network's metrics gathered into results.csv, the
+   paper's Figures 2 and 3 and Table 1 recomputed (beside the paper's own numbers), and report.md
+   stating by numeric rules which of the paper's findings the run reproduces. */
+#ifndef CLT_REPORT_H
+#define CLT_REPORT_H
+
+/* argv[0] is "report"; returns the process exit status. */
+int clt_report_main(int argc, char **argv);
+
+typedef struct clt_report_options {
+    int best;              /* the metric's K; 0: [report] best of RUN/report.ini, else 10 */
+    double tolerance;      /* < 0: [report] tolerance of RUN/report.ini, else 0.005 */
+    const char *reference; /* the paper's yosinski2014_networks.csv; NULL: searched for */
+    const char *gnuplot;   /* NULL: $CLTRANSFER_GNUPLOT, else gnuplot on PATH */
+    int partial;           /* include networks without final.ckpt in the analysis */
+    int quiet;
+} clt_report_options;
+
+/* Writes results.csv, fig2.png, fig3.png (plots/ keeps their gnuplot scripts) and report.md into
+   run_dir. Returns 0, or -1 when nothing could be read or written. */
+int clt_report_folder(const char *run_dir, const clt_report_options *opt);
+
+/* One network's result: a row of results.csv, or of the paper's networks CSV. */
+typedef struct clt_result {
+    char network[128];
+    char treatment[16], split[32], base[4], target[8];
+    int n;              /* layers copied / random; examples per class for reduced nets */
+    int repeat;
+    double metric;      /* mean of the K highest validation top-1 values (NaN: none) */
+    double final_top1;  /* at the last validation (NaN: none) */
+    int val_points;
+    long long last_iter;
+    int done;           /* final.ckpt exists */
+    int dissimilar;     /* its split is the study's dissimilar split */
+} clt_result;
+
+/* The mean of the k largest of v[0..n) (all of them when n < k); NaN when n is 0. */
+double clt_report_best_mean(const double *v, int n, int k);
+
+/* Reads a metrics.csv: the validation top-1 values in order, the last iteration seen. */
+int clt_report_read_metrics(const char *path, double **top1, int *n, long long *last_iter);
+
+/* Reads the paper's networks CSV into results (metric = top1_mean_best10). */
+int clt_report_read_reference(const char *path, clt_result **out, int *n);
+
+/* What the report computes from a set of results; NaN marks what the data cannot give. */
+enum { CLT_F2_BASE, CLT_F2_SELFFER, CLT_F2_SELFFER_FT, CLT_F2_TRANSFER, CLT_F2_TRANSFER_FT, CLT_F2_SERIES };
+enum { CLT_FINDINGS = 7 };
+
+/* Error ratios compare nets trained toward tasks of different difficulty (a 97% half and a 78%
+   half, or 500 against 1000 classes), where differences in top-1 would favour the hard task; a
+   ratio 0.05 larger on average is the smallest gap findings 6 and 7 call a difference. */
+#define CLT_REPORT_RATIO_MARGIN 0.05
+
+typedef struct clt_finding {
+    int verdict;        /* 1 reproduced, 0 not reproduced, -1 not tested (networks missing) */
+    char detail[512];   /* the numbers the verdict rests on */
+} clt_finding;
+
+typedef struct clt_analysis {
+    /* Figure 2 (similar splits): mean top-1 and count per series and n (base at n = 0), and the mean
+       difference of each network from its own base. */
+    double fig2_mean[CLT_F2_SERIES][8], fig2_delta[CLT_F2_SERIES][8];
+    int fig2_count[CLT_F2_SERIES][8];
+    double base_mean;   /* baseB: every base net of the similar splits, pooled as the paper does */
+    /* Table 1: AnB+ boost over baseB and over BnB+, for layers 1-7, 3-7, 5-7. */
+    double boost_base[3], boost_selffer_ft[3];
+    /* Figure 3: frozen transfer on the dissimilar split, random frozen nets, and every treatment's
+       mean difference from its own base and mean error ratio err/err(base). */
+    double dis_mean[2][8];      /* [target A, B][n], base at n = 0 */
+    double rf_mean[8];          /* random frozen top-1, its base at n = 0 */
+    double norm_sim[8], norm_dis[8], norm_rf[8];
+    double ratio_sim[8], ratio_dis[8], ratio_rf[8];
+    clt_finding findings[CLT_FINDINGS];
+} clt_analysis;
+
+/* whole_base: the top-1 of the 1000-class base net when the results hold none (the paper's text
+   gives it, its networks CSV does not); NaN: use a whole-dataset base or the largest reduced net. */
+void clt_report_analyse(const clt_result *r, int n, double tolerance, double whole_base, clt_analysis *a);
+
+extern const char *const CLT_FINDING_NAMES[CLT_FINDINGS];
+
+#endif

@@ -1,0 +1,174 @@
+/* test_report.c — the report's numbers: the metric, metrics.csv reading, Table 1 and the findings on
+   the paper's own networks, and constructed results where every finding holds, or fails, by design. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "testutil.h"
+#include "util.h"
+
+static void test_best_mean(void) {
+    double v[12] = {0.5, 0.9, 0.1, 0.7, 0.8, 0.2, 0.6, 0.3, 0.95, 0.4, 0.85, 0.65};
+    t_check(fabs(clt_report_best_mean(v, 12, 2) - 0.925) < 1e-12, "mean of the 2 best");
+    /* the 10 best leave out 0.1 and 0.2 */
+    t_check(fabs(clt_report_best_mean(v, 12, 10) - 6.65 / 10) < 1e-12, "mean of the 10 best of 12");
+    t_check(fabs(clt_report_best_mean(v, 3, 10) - 0.5) < 1e-12, "fewer than K values: their mean");
+    t_check(isnan(clt_report_best_mean(v, 0, 10)), "no values: NaN");
+}
+
+static void test_read_metrics(void) {
+    char path[] = "/tmp/clt_test_report_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return;
+    close(fd);
+    const char *text = "iter,phase,loss,top1,top5,lr,images_per_s,elapsed_s\n"
+                       "10,train,2.3,nan,nan,0.01,40,1\n"
+                       "10,val,1.0,0.7172,1.0,0.01,150,2\n"
+                       "20,train,1.5,,,0.01,40,3\n"
+                       "20,val,0.6,0.7546,1.0,0.01,150,4\n"
+                       "30,va";
+    clt_write_file_atomic(path, text, strlen(text));
+    double *top1;
+    int n;
+    long long last;
+    int rc = clt_report_read_metrics(path, &top1, &n, &last);
+    t_check(rc == 0 && n == 2 && top1[0] == 0.7172 && top1[1] == 0.7546,
+            "metrics.csv: the validation top-1 values, train rows and a cut line ignored");
+    t_check(last == 30, "metrics.csv: the last iteration seen (%lld)", last);
+    free(top1);
+    unlink(path);
+}
+
+static void test_paper(void) {
+    const char *src = getenv("CLT_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/conf/reference/yosinski2014_networks.csv", src ? src : CLT_SOURCE_DIR);
+    clt_result *r;
+    int n;
+    if (clt_report_read_reference(path, &r, &n) != 0) {
+        t_check(0, "read %s", path);
+        return;
+    }
+    clt_analysis a;
+    clt_report_analyse(r, n, 0.005, 0.575, &a);
+    /* The paper's Table 1: 1.6 / 1.4, 1.8 / 1.4, 2.1 / 1.7 points. */
+    static const double BASE[3] = {1.6, 1.8, 2.1}, SFT[3] = {1.4, 1.4, 1.7};
+    int ok = 1;
+    for (int g = 0; g < 3; g++) ok &= fabs(100 * a.boost_base[g] - BASE[g]) < 0.05 && fabs(100 * a.boost_selffer_ft[g] - SFT[g]) < 0.05;
+    t_check(ok, "Table 1 from the published networks is the paper's (%.2f/%.2f %.2f/%.2f %.2f/%.2f)", 100 * a.boost_base[0],
+            100 * a.boost_selffer_ft[0], 100 * a.boost_base[1], 100 * a.boost_selffer_ft[1], 100 * a.boost_base[2],
+            100 * a.boost_selffer_ft[2]);
+    t_check(fabs(a.base_mean - 0.62510) < 5e-5, "baseB of the published random splits is 0.625 (%.5f)", a.base_mean);
+    for (int i = 0; i < CLT_FINDINGS; i++)
+        t_check(a.findings[i].verdict == 1, "on the paper's data, %s holds: %s", CLT_FINDING_NAMES[i], a.findings[i].detail);
+    free(r);
+}
+
+/* A study's results built to order: a random split r (bases 0.90) and a dissimilar split d (bases
+   A 0.80, B 0.95), every treatment at n = 1..7; Δ arrays are differences from the own base, ratios
+   are error ratios err/err(base). */
+typedef struct design {
+    double sf[8], sft[8], tr[8], trft[8]; /* random split, Δ */
+    double dis_ratio[8], rf_ratio[8];
+} design;
+
+static int add(clt_result *r, int n, const char *t, const char *split, const char *base, const char *target, int k,
+               double v, int dissimilar) {
+    clt_result *x = &r[n];
+    memset(x, 0, sizeof *x);
+    snprintf(x->network, sizeof x->network, "%s/%s%d%s", split, t, k, target);
+    snprintf(x->treatment, sizeof x->treatment, "%s", t);
+    snprintf(x->split, sizeof x->split, "%s", split);
+    snprintf(x->base, sizeof x->base, "%s", base);
+    snprintf(x->target, sizeof x->target, "%s", target);
+    x->n = k;
+    x->metric = x->final_top1 = v;
+    x->done = 1;
+    x->dissimilar = dissimilar;
+    return n + 1;
+}
+
+static int build(const design *d, clt_result *r) {
+    int n = 0;
+    n = add(r, n, "base", "r", "", "A", 0, 0.90, 0);
+    n = add(r, n, "base", "r", "", "B", 0, 0.90, 0);
+    n = add(r, n, "base", "d", "", "A", 0, 0.80, 1);
+    n = add(r, n, "base", "d", "", "B", 0, 0.95, 1);
+    for (int k = 1; k <= 7; k++) {
+        for (int h = 0; h < 2; h++) {
+            const char *me = h ? "B" : "A", *other = h ? "A" : "B";
+            n = add(r, n, "selffer", "r", me, me, k, 0.90 + d->sf[k], 0);
+            n = add(r, n, "selffer_ft", "r", me, me, k, 0.90 + d->sft[k], 0);
+            n = add(r, n, "transfer", "r", other, me, k, 0.90 + d->tr[k], 0);
+            n = add(r, n, "transfer_ft", "r", other, me, k, 0.90 + d->trft[k], 0);
+            double eb = h ? 0.05 : 0.20;
+            n = add(r, n, "transfer", "d", other, me, k, 1 - eb * d->dis_ratio[k], 1);
+        }
+        n = add(r, n, "random_frozen", "r", "", "B", k, 1 - 0.10 * d->rf_ratio[k], 0);
+    }
+    return n;
+}
+
+static void test_constructed(void) {
+    clt_result r[256];
+    clt_analysis a;
+    design holds = {
+        .sf = {0, 0, 0.001, -0.010, -0.020, -0.030, -0.010, 0},
+        .sft = {0, 0.001, 0.002, 0.003, 0.002, 0.001, 0.002, 0.001},
+        .tr = {0, 0.001, -0.002, -0.010, -0.020, -0.040, -0.060, -0.080},
+        .trft = {0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02},
+        .dis_ratio = {1, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8, 3.1},
+        .rf_ratio = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5},
+    };
+    int n = build(&holds, r);
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    for (int i = 0; i < CLT_FINDINGS; i++)
+        t_check(a.findings[i].verdict == 1, "constructed to hold: %s: %s", CLT_FINDING_NAMES[i], a.findings[i].detail);
+    t_check(fabs(a.boost_base[0] - 0.02) < 1e-9 && fabs(a.boost_selffer_ft[0] - (0.02 - 0.012 / 7)) < 1e-9,
+            "Table 1 of the constructed results (%.5f, %.5f)", a.boost_base[0], a.boost_selffer_ft[0]);
+    t_check(fabs(a.fig2_delta[CLT_F2_TRANSFER][7] + 0.08) < 1e-9 && a.fig2_count[CLT_F2_TRANSFER][7] == 2,
+            "Figure 2: AnB at n = 7 pools both directions");
+    t_check(fabs(a.ratio_dis[4] - 2.2) < 1e-9 && fabs(a.norm_dis[4] + (0.20 + 0.05) * 1.2 / 2) < 1e-9,
+            "Figure 3: dissimilar error ratio and difference at n = 4");
+
+    design fails = {
+        .sf = {0, 0, 0, -0.002, -0.003, -0.004, -0.002, 0},        /* no dip deeper than τ */
+        .sft = {0, -0.01, -0.02, -0.02, -0.01, -0.01, -0.01, -0.01}, /* fine-tuning does not recover */
+        .tr = {0, 0.02, 0.025, 0.03, 0.03, 0.035, 0.04, 0.04},      /* no fall; not ≈ base at n = 1 */
+        .trft = {0, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001}, /* no boost */
+        .dis_ratio = {1, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7},          /* dissimilar transfers better */
+        .rf_ratio = {1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5},           /* random filters better */
+    };
+    n = build(&fails, r);
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    for (int i = 0; i < CLT_FINDINGS; i++)
+        t_check(a.findings[i].verdict == 0, "constructed to fail: %s: %s", CLT_FINDING_NAMES[i], a.findings[i].detail);
+
+    /* One rule at a time at its edge: a dip of exactly τ still counts, a hair less does not. */
+    design edge = holds;
+    for (int k = 3; k <= 6; k++) edge.sf[k] = -0.005;
+    n = build(&edge, r);
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(a.findings[1].verdict == 1, "a BnB dip of exactly τ counts");
+    for (int k = 3; k <= 6; k++) edge.sf[k] = -0.0049;
+    n = build(&edge, r);
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(a.findings[1].verdict == 0, "a BnB dip just under τ does not");
+
+    /* Only base nets: nothing can be tested. */
+    n = build(&holds, r);
+    clt_report_analyse(r, 4, 0.005, NAN, &a);
+    int untested = 1;
+    for (int i = 0; i < CLT_FINDINGS; i++) untested &= a.findings[i].verdict == -1;
+    t_check(untested, "with base nets only, every finding is 'not tested'");
+}
+
+int main(void) {
+    test_best_mean();
+    test_read_metrics();
+    test_paper();
+    test_constructed();
+    return t_done();
+}
