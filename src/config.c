@@ -342,7 +342,7 @@ static void write_value(const clt_config *c, const key_spec *k, FILE *out) {
     case T_ENUM: fprintf(out, "%s", src); break;
     case T_INT: fprintf(out, "%d", *(const int *)src); break;
     case T_I64: fprintf(out, "%lld", (long long)*(const int64_t *)src); break;
-    case T_F64: fprintf(out, "%.17g", *(const double *)src); break;
+    case T_F64: fprintf(out, "%.15g", *(const double *)src); break;
     case T_BOOL: fprintf(out, "%s", *(const bool *)src ? "true" : "false"); break;
     case T_WIDTHS: {
         const int *w = (const int *)src;
