@@ -13,6 +13,8 @@ typedef struct bench_command {
 static const bench_command commands[] = {
     {"gemm", "SGEMM GFLOP/s on CaffeNet's and the small net's shapes", bench_gemm},
     {"reader", "data reader images/s (decode, crop, mirror, mean)", bench_reader},
+    {"tune", "search CLBlast parameters for the device; stores them in the user's tuning database", bench_tune},
+    {"train", "training images/s of a whole net and the time of every layer", bench_train},
 };
 
 static void usage(FILE *out) {

@@ -4,5 +4,7 @@
 
 int bench_gemm(int argc, char **argv);   /* bench_gemm.c: GEMM GFLOP/s on the nets' shapes */
 int bench_reader(int argc, char **argv); /* bench_reader.c: data reader images/s */
+int bench_tune(int argc, char **argv);   /* bench_tune.c: CLBlast parameter search for the device */
+int bench_train(int argc, char **argv);  /* bench_train.c: training images/s and per-layer times */
 
 #endif

@@ -1,0 +1,68 @@
+/* bench_tune.c — `cltransfer-bench tune`: searches CLBlast parameters for the device in use and
+   stores them in the user's tuning database, which every later device open loads. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "tune.h"
+#include "tuning.h"
+#include "util.h"
+
+static void usage(FILE *out) {
+    char *user = clt_tuning_user_path();
+    fprintf(out,
+            "usage: cltransfer-bench tune [options]\n"
+            "  --device SEL       device index or name substring (default: first GPU, else first device)\n"
+            "  --time-budget S    seconds to search (default 600); compiling dominates on CPU drivers\n"
+            "  --chunk N          CaffeNet images per convolution in the workload (default 4)\n"
+            "  --store FILE       database to write (default %s)\n"
+            "  --dry-run          search and report, store nothing\n"
+            "  --race FILE        instead of searching, time the Xgemm/XgemmDirect lines of FILE (database\n"
+            "                     format) side by side on the workload\n"
+            "  --repeats N        timed passes per candidate with --race (default 5)\n"
+            "  --net NAME         with --race: every shape of small or caffenet instead of the workload\n"
+            "  -q, --quiet        no per-candidate lines\n",
+            user);
+    free(user);
+}
+
+int bench_tune(int argc, char **argv) {
+    static const struct option opts[] = {{"device", required_argument, 0, 'd'}, {"time-budget", required_argument, 0, 'b'},
+                                         {"chunk", required_argument, 0, 'c'},  {"store", required_argument, 0, 's'},
+                                         {"dry-run", no_argument, 0, 'n'},      {"race", required_argument, 0, 'r'},
+                                         {"repeats", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'q'},
+                                         {"net", required_argument, 0, 'N'},
+                                         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *device = NULL, *race = NULL, *net = NULL;
+    clt_tune_options o = {.budget_s = 600, .chunk = 4, .verbose = 1};
+    long repeats = 5;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': device = optarg; break;
+        case 'b': o.budget_s = strtod(optarg, NULL); break;
+        case 'c': o.chunk = (size_t)strtoul(optarg, NULL, 10); break;
+        case 's': o.store = optarg; break;
+        case 'n': o.dry_run = true; break;
+        case 'r': race = optarg; break;
+        case 'R': repeats = strtol(optarg, NULL, 10); break;
+        case 'q': o.verbose = 0; break;
+        case 'N': net = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || o.budget_s <= 0 || repeats < 1) {
+        usage(stderr);
+        return 2;
+    }
+    clt_device d;
+    if (clt_device_open(&d, device) != 0) return 1;
+    fprintf(stderr, "in effect before tuning:\n");
+    clt_tuning_print(&d, stderr, false);
+    int r = race ? clt_tune_race(&d, race, (int)repeats, o.chunk, net) : clt_tune(&d, &o);
+    clt_device_close(&d);
+    return r == 0 ? 0 : 1;
+}
