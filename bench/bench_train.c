@@ -48,7 +48,7 @@ static double median(double *v, int n) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: cltransfer-bench train [--arch small|caffenet] [--batch N] [--iters K] [--lowest L]\n"
+    fprintf(out, "usage: cltransfer-bench train [--arch small|caffenet] [--widths W1,..,W7] [--batch N] [--iters K] [--lowest L]\n"
                  "                              [--layers] [--device SEL] [--json]\n"
                  "  images/s of training steps (forward, backward, SGD update) on synthetic data, median of K\n"
                  "  timed steps after warm-up; --layers also times every operation (a device sync after each);\n"
@@ -60,8 +60,9 @@ int bench_train(int argc, char **argv) {
                                          {"iters", required_argument, 0, 'i'}, {"lowest", required_argument, 0, 'l'},
                                          {"layers", no_argument, 0, 'L'},      {"device", required_argument, 0, 'd'},
                                          {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+                                         {"widths", required_argument, 0, 'w'},
                                          {0, 0, 0, 0}};
-    const char *arch_name = "small", *device = NULL;
+    const char *arch_name = "small", *device = NULL, *widths = NULL;
     int batch = 0, iters = 10, lowest = 1, layers = 0, json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -73,6 +74,7 @@ int bench_train(int argc, char **argv) {
         case 'L': layers = 1; break;
         case 'd': device = optarg; break;
         case 'j': json = 1; break;
+        case 'w': widths = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -85,6 +87,15 @@ int bench_train(int argc, char **argv) {
     } else {
         clt_error("unknown arch '%s' (caffenet or small)", arch_name);
         return 2;
+    }
+    if (widths) {
+        int w[7];
+        if (sscanf(widths, "%d,%d,%d,%d,%d,%d,%d", &w[0], &w[1], &w[2], &w[3], &w[4], &w[5], &w[6]) != 7) {
+            clt_error("--widths takes 7 comma-separated numbers (conv1..conv5, fc6, fc7)");
+            return 2;
+        }
+        for (int i = 0; i < 5; i++) a.conv[i].out = w[i];
+        a.fc[0] = w[5], a.fc[1] = w[6];
     }
     if (!batch) batch = !strcmp(arch_name, "small") ? 128 : 64;
     if (iters < 1 || batch < 1 || lowest < 1 || lowest > CLT_LAYERS) {
