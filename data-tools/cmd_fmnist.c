@@ -14,7 +14,8 @@
 #define IDX_MAX_SIDE 1024u
 
 static const char *help =
-    "usage: cltransfer-data fmnist -o PREFIX [--dir DIR] [--classes 0,2,3 | --split FILE] [--per-class N --seed S]\n"
+    "usage: cltransfer-data fmnist -o PREFIX [--dir DIR] [--classes 0,2,3 | --split FILE] [--per-class N]\n"
+    "                              [--test-per-class N] [--seed S]\n"
     "\n"
     "Packs Fashion-MNIST as raw 1×28×28 pixels: PREFIX_train.pack (60000 images) and PREFIX_test.pack (10000),\n"
     "each with its .mean, .classes.txt and .report.txt.\n"
@@ -22,8 +23,9 @@ static const char *help =
     "                   (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)\n"
     "  --classes LIST   keep these classes (comma-separated 0..9), labels remapped to their rank\n"
     "  --split FILE     the same from a class-list file (from `split --random --classes 10`)\n"
-    "  --per-class N    keep at most N training images per class (the test set stays whole), chosen as\n"
+    "  --per-class N    keep at most N training images per class, chosen as\n"
     "                   `split --per-class` does, with --seed S\n"
+    "  --test-per-class N  the same for the test set (a smaller validation set for quick studies)\n"
     "  -o, --output     prefix of the output files\n";
 
 static const char *class_names[FMNIST_CLASSES] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -166,9 +168,10 @@ int cmd_fmnist(int argc, char **argv) {
         {"dir", required_argument, 0, 'd'},       {"classes", required_argument, 0, 'c'},
         {"split", required_argument, 0, 'C'},     {"per-class", required_argument, 0, 'N'},
         {"seed", required_argument, 0, 'e'},      {"output", required_argument, 0, 'o'},
+        {"test-per-class", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     const char *dir = "/usr/share/datasets/fashion-mnist", *classes_arg = NULL, *split = NULL, *output = NULL;
-    long per_class = 0, seed = -1;
+    long per_class = 0, test_per_class = 0, seed = -1;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -178,6 +181,7 @@ int cmd_fmnist(int argc, char **argv) {
         case 'C': split = optarg; break;
         case 'N': if (dt_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
         case 'e': if (dt_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
+        case 'T': if (dt_int("test-per-class", optarg, 1, 1000000000, &test_per_class)) return DT_USAGE; break;
         case 'o': output = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return DT_USAGE;
@@ -192,8 +196,8 @@ int cmd_fmnist(int argc, char **argv) {
         clt_error("fmnist: give --classes or --split, not both");
         return DT_USAGE;
     }
-    if (per_class && seed < 0) {
-        clt_error("fmnist: --per-class needs --seed");
+    if ((per_class || test_per_class) && seed < 0) {
+        clt_error("fmnist: --per-class and --test-per-class need --seed");
         return DT_USAGE;
     }
     int sel[FMNIST_CLASSES], n_sel = 0;
@@ -228,5 +232,5 @@ int cmd_fmnist(int argc, char **argv) {
         return DT_USAGE;
     }
     if (pack_set(dir, "train", output, new_label, sel, n_sel, per_class, (uint32_t)seed)) return 1;
-    return pack_set(dir, "t10k", output, new_label, sel, n_sel, 0, 0);
+    return pack_set(dir, "t10k", output, new_label, sel, n_sel, test_per_class, (uint32_t)seed);
 }

@@ -24,14 +24,14 @@ typedef struct clt_checkpoint {
     int64_t iter;        /* iterations done */
     int64_t seed;
     int64_t images_seen; /* data position: iter · batch */
-    int batch;
+    int batch;           /* training batch size */
     int nblobs;
     clt_ckpt_blob *blobs;
 } clt_checkpoint;
 
 /* Saves the net's parameters and their momentum at `path`, then the extra blobs (the mean image as
    "mean", the solver's loss window as "solver.loss_window", …). */
-int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed,
+int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed, int batch,
                         const clt_ckpt_blob *extra, int n_extra);
 /* Reads and verifies a checkpoint (magic, version, checksum, every size bounded by the file);
    a damaged one is refused with a message naming the file and what is wrong. */

@@ -118,7 +118,7 @@ static int val_pass(run *r, double *loss_out, double *top1, double *top5) {
     clt_device *d = &r->dev;
     clt_net *net = &r->net;
     size_t count = clt_reader_count(r->val);
-    int vb = CLT_MIN(r->cfg->val_batch, net->batch);
+    int vb = r->cfg->val_batch;
     int c, h, w;
     clt_reader_shape(r->val, &c, &h, &w);
     float *images = clt_malloc((size_t)vb * c * h * w * sizeof(float));
@@ -175,7 +175,7 @@ static int snapshot(run *r, const char *name) {
                               {"mean", 3, {r->mean_c, r->mean_h, r->mean_w},
                                (size_t)r->mean_c * r->mean_h * r->mean_w, r->mean}};
     int rc = clt_device_report(&r->dev);
-    if (rc == 0) rc = clt_checkpoint_save(path, &r->net, &r->dev, r->iter, r->cfg->seed, extra, 2);
+    if (rc == 0) rc = clt_checkpoint_save(path, &r->net, &r->dev, r->iter, r->cfg->seed, r->cfg->batch, extra, 2);
     free(window);
     if (rc == 0) logf_(r, "wrote %s", path);
     free(path);
@@ -261,7 +261,7 @@ static int open_data(run *r) {
     if (!err) {
         rc.pack_path = c->val;
         rc.train = 0;
-        rc.batch = CLT_MIN(c->val_batch, c->batch);
+        rc.batch = c->val_batch;
         err = clt_reader_open(&r->val, &rc);
     }
     free(mean_path);
@@ -389,10 +389,11 @@ static int stage_batch(run *r, int slot, int64_t iter) {
     if (clt_reader_train_batch(r->train, (uint64_t)iter, r->host_in[slot], r->host_labels[slot]) != 0) return -1;
     cl_event e1 = NULL;
     if (!clt_device_ok(&r->dev)) return -1;
-    cl_int err = clEnqueueWriteBuffer(r->dev.queue, net->input.data, CL_FALSE, 0, net->input.count * sizeof(float),
+    size_t floats = (size_t)r->cfg->batch * net->arch.in_c * net->arch.in_h * net->arch.in_w;
+    cl_int err = clEnqueueWriteBuffer(r->dev.queue, net->input.data, CL_FALSE, 0, floats * sizeof(float),
                                       r->host_in[slot], 0, NULL, NULL);
     if (clt_check_cl(&r->dev, err, "clEnqueueWriteBuffer", "input batch"))
-        err = clEnqueueWriteBuffer(r->dev.queue, net->labels, CL_FALSE, 0, net->batch * sizeof(int),
+        err = clEnqueueWriteBuffer(r->dev.queue, net->labels, CL_FALSE, 0, r->cfg->batch * sizeof(int),
                                    r->host_labels[slot], 0, NULL, &e1);
     if (!clt_check_cl(&r->dev, err, "clEnqueueWriteBuffer", "labels")) return -1;
     r->upload_done[slot] = e1;
@@ -423,7 +424,8 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     if (open_data(r) != 0) goto done;
     clt_arch arch;
     if (build_arch(r, &arch) != 0) goto done;
-    if (clt_net_create(&r->net, &r->dev, &arch, cfg->batch) != 0) goto done;
+    /* one set of buffers serves both passes; validation may run larger batches than training */
+    if (clt_net_create(&r->net, &r->dev, &arch, CLT_MAX(cfg->batch, cfg->val_batch)) != 0) goto done;
     r->net_made = true;
     r->loss_slots = clt_alloc(&r->dev, cfg->display * sizeof(float), "loss history");
     if (init_params(r, opt->resume) != 0) goto done;
@@ -460,7 +462,7 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     clt_device *d = &r->dev;
     for (int i = 0; i < 2; i++) {
         r->host_in[i] = clt_malloc(net->input.count * sizeof(float));
-        r->host_labels[i] = clt_malloc(net->batch * sizeof(int));
+        r->host_labels[i] = clt_malloc(cfg->batch * sizeof(int));
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -476,10 +478,10 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     while (r->iter < cfg->max_iter) {
         int64_t it = r->iter;
         uint64_t drop_seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)it;
-        clt_net_forward(net, d, net->batch, true, drop_seed);
-        CLT_LAUNCH(d, "metrics_mean_loss", 1, (size_t[]){1}, NULL, CLT_INT(net->batch), CLT_MEM(net->loss),
+        clt_net_forward(net, d, cfg->batch, true, drop_seed);
+        CLT_LAUNCH(d, "metrics_mean_loss", 1, (size_t[]){1}, NULL, CLT_INT(cfg->batch), CLT_MEM(net->loss),
                    CLT_MEM(r->loss_slots), CLT_INT(it % cfg->display));
-        clt_net_backward(net, d, net->batch, r->lowest, drop_seed);
+        clt_net_backward(net, d, cfg->batch, r->lowest, drop_seed);
         clt_solver_update(net, d, cfg, it, r->lowest);
         clFlush(d->queue);
         r->iter = it + 1;
@@ -508,10 +510,10 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
                 goto loop_done;
             }
             if (at_display) {
-                double now = clt_now(), ips = window_iters * net->batch / (now - window_start);
+                double now = clt_now(), ips = window_iters * cfg->batch / (now - window_start);
                 metrics_row(r, r->iter, "train", loss, NAN, NAN, clt_solver_lr(cfg, it), ips);
                 char eta[32];
-                format_eta((cfg->max_iter - r->iter) * net->batch / ips, eta, sizeof eta);
+                format_eta((cfg->max_iter - r->iter) * cfg->batch / ips, eta, sizeof eta);
                 if (r->tty && !r->quiet)
                     fprintf(stderr, "\r\033[Kiter %" PRId64 "/%" PRId64 "  loss %.4f  val top-1 %.4f  %.0f images/s  ETA %s",
                             r->iter, cfg->max_iter, loss, r->last_top1, ips, eta);

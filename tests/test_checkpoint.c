@@ -57,7 +57,7 @@ int main(void) {
     t_fill(mean, 28 * 28, 5, 0, 255);
     char *good = path_of("good.ckpt");
     clt_ckpt_blob mean_blob = {"mean", 3, {1, 28, 28}, 28 * 28, mean};
-    t_check(clt_checkpoint_save(good, &net, d, 1234, 77, &mean_blob, 1) == 0, "checkpoint save");
+    t_check(clt_checkpoint_save(good, &net, d, 1234, 77, 2, &mean_blob, 1) == 0, "checkpoint save");
 
     float *params = t_download(net.params, net.param_count);
     clt_checkpoint ck;
@@ -132,7 +132,7 @@ int main(void) {
     spit(ro_file, bytes, len);
     if (getuid() != 0) { /* root ignores folder permissions */
         chmod(ro, 0500);
-        t_check(clt_checkpoint_save(ro_file, &net, d, 1, 1, NULL, 0) != 0, "save into a read-only folder fails");
+        t_check(clt_checkpoint_save(ro_file, &net, d, 1, 1, 2, NULL, 0) != 0, "save into a read-only folder fails");
         size_t len2;
         unsigned char *after = slurp(ro_file, &len2);
         t_check(len2 == len && !memcmp(after, bytes, len), "the previous checkpoint is untouched");
