@@ -2,6 +2,7 @@
    that remain, so a hostile or damaged file cannot make the reader go out of bounds. */
 #include "checkpoint.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static int arch_text(const clt_arch *a, char *buf, size_t n) {
     return len;
 }
 
-int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed,
+int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed, int batch,
                         const clt_ckpt_blob *extra, int n_extra) {
     float *params = clt_malloc(net->param_count * sizeof(float));
     float *history = clt_malloc(net->param_count * sizeof(float));
@@ -68,7 +69,7 @@ int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t i
     len += arch_text(&net->arch, header + len, sizeof header - len);
     int nblobs = 2 * clt_net_blob_count() + n_extra;
     len += snprintf(header + len, sizeof header - len, "iter=%" PRId64 "\nseed=%" PRId64 "\nbatch=%d\nimages_seen=%" PRId64
-                    "\nblobs=%d\n", iter, seed, net->batch, iter * net->batch, nblobs);
+                    "\nblobs=%d\n", iter, seed, batch, iter * batch, nblobs);
 
     writer w = {.crc = crc32(0, NULL, 0)};
     if (clt_atomic_open(&w.f, path) != 0) {
@@ -137,12 +138,22 @@ static int parse_ints(const char *s, int *v, int n) {
     return *s ? -1 : 0;
 }
 
+static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
 static int parse_header(clt_checkpoint *ck, char *text, const char *path, int *nblobs) {
     clt_arch *a = &ck->arch;
     memset(a, 0, sizeof *a);
     bool seen_arch = false;
     *nblobs = -1;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
         if (!eq) {
             clt_error("%s: corrupt checkpoint header line '%.60s'", path, line);
@@ -150,9 +161,10 @@ static int parse_header(clt_checkpoint *ck, char *text, const char *path, int *n
         }
         *eq = 0;
         const char *k = line, *v = eq + 1;
-        int ok = 0, tmp[5];
+        int ok = 0, tmp[5] = {0};
+        int64_t x = 0;
         if (!strcmp(k, "format")) ok = !strcmp(v, "cltransfer-checkpoint") ? 0 : -1;
-        else if (!strcmp(k, "version")) ok = atoi(v) == CLT_CKPT_VERSION ? 0 : -1;
+        else if (!strcmp(k, "version")) ok = parse_i64(v, CLT_CKPT_VERSION, CLT_CKPT_VERSION, &x);
         else if (!strcmp(k, "arch")) {
             if (!strcmp(v, "caffenet")) clt_arch_caffenet(a);
             else if (!strcmp(v, "small")) clt_arch_small(a);
@@ -173,11 +185,18 @@ static int parse_header(clt_checkpoint *ck, char *text, const char *path, int *n
             ok = parse_ints(v, a->fc, 3);
         } else if (!strcmp(k, "dropout")) a->dropout = (float)atof(v);
         else if (!strcmp(k, "init")) a->init = !strcmp(v, "he") ? CLT_INIT_HE : CLT_INIT_GAUSSIAN;
-        else if (!strcmp(k, "iter")) ck->iter = atoll(v);
-        else if (!strcmp(k, "seed")) ck->seed = atoll(v);
-        else if (!strcmp(k, "batch")) ck->batch = atoi(v);
-        else if (!strcmp(k, "images_seen")) ck->images_seen = atoll(v);
-        else if (!strcmp(k, "blobs")) *nblobs = atoi(v);
+        /* the bounds are the config's: a resumed run continues from iter, so it must be one the
+           trainer could have reached */
+        else if (!strcmp(k, "iter")) ok = parse_i64(v, 0, 1000000000000LL, &ck->iter);
+        else if (!strcmp(k, "seed")) ok = parse_i64(v, INT64_MIN, INT64_MAX, &ck->seed);
+        else if (!strcmp(k, "batch")) {
+            ok = parse_i64(v, 0, 65536, &x);
+            ck->batch = (int)x;
+        } else if (!strcmp(k, "images_seen")) ok = parse_i64(v, 0, INT64_MAX, &ck->images_seen);
+        else if (!strcmp(k, "blobs")) {
+            ok = parse_i64(v, 0, MAX_BLOBS, &x);
+            *nblobs = (int)x;
+        }
         /* unknown keys are skipped: later versions may add descriptive lines */
         if (ok != 0) {
             clt_error("%s: checkpoint header has a bad '%s' line ('%.60s')", path, k, v);
@@ -253,12 +272,14 @@ int clt_checkpoint_load(clt_checkpoint *ck, const char *path) {
             goto done;
         }
         b->ndims = (int)ndims;
-        size_t product = 1;
+        /* the product is bounded by the bytes left at every step, so it cannot wrap around */
+        uint64_t product = 1;
         for (uint32_t j = 0; j < ndims; j++) {
             uint32_t dim;
             if (take(&r, &dim, 4, "blob shape") != 0) goto done;
-            if (dim == 0 || dim > (1u << 30)) {
-                clt_error("%s: corrupt checkpoint (blob %s dimension %u)", path, b->name, dim);
+            if (dim == 0 || dim > (1u << 30) || product * dim > r.left / sizeof(float)) {
+                clt_error("%s: corrupt checkpoint (blob %s dimension %u: more values than the file holds)", path,
+                          b->name, dim);
                 goto done;
             }
             b->dims[j] = (int)dim;
