@@ -74,29 +74,6 @@ static conv_inputs make_inputs(const conv_case *s, uint64_t seed) {
 static void free_inputs(conv_inputs *in) { free(in->x), free(in->weight), free(in->bias), free(in->dy); }
 static void free_outputs(conv_outputs *o) { free(o->y), free(o->dx), free(o->dweight), free(o->dbias); }
 
-/* Every device tensor sits GUARD floats into its buffer with a sentinel on both sides, so a write
-   outside a view is caught; outputs start as NaN, so an element never written is caught too. */
-enum { GUARD = 13 };
-static const float SENTINEL = -1234.5f;
-
-static cl_mem guarded_upload(const float *x, size_t n) {
-    float *h = clt_malloc((n + 2 * GUARD) * sizeof(float));
-    for (size_t i = 0; i < n + 2 * GUARD; i++) h[i] = SENTINEL;
-    for (size_t i = 0; i < n; i++) h[GUARD + i] = x ? x[i] : NAN;
-    cl_mem m = t_upload(h, n + 2 * GUARD);
-    free(h);
-    return m;
-}
-
-/* Returns the n floats of the view; clears *intact if a sentinel changed. */
-static float *guarded_download(cl_mem m, size_t n, bool *intact) {
-    float *h = t_download(m, n + 2 * GUARD);
-    for (size_t i = 0; i < GUARD; i++)
-        if (h[i] != SENTINEL || h[GUARD + n + i] != SENTINEL) *intact = false;
-    memmove(h, h + GUARD, n * sizeof(float));
-    return h;
-}
-
 static float *to_cnhw(const float *x, int n, int c, int hw) {
     float *y = clt_malloc((size_t)n * c * hw * sizeof(float));
     t_nchw_to_cnhw(y, x, n, c, hw);
@@ -117,27 +94,27 @@ static conv_outputs run_device(const conv_case *s, const conv_inputs *in, int ch
     int hw_in = s->h * s->w, hw_out = l->ho * l->wo;
     float *x_cnhw = to_cnhw(in->x, s->n, s->c, hw_in), *dy_cnhw = to_cnhw(in->dy, s->n, s->m, hw_out);
     size_t col_floats = clt_conv_col_floats(l, chunk);
-    cl_mem bx = guarded_upload(x_cnhw, in->nx), bw = guarded_upload(in->weight, in->nw);
-    cl_mem bb = guarded_upload(in->bias, s->m), bdy = guarded_upload(dy_cnhw, in->ny);
-    cl_mem by = guarded_upload(NULL, in->ny), bcol = guarded_upload(NULL, col_floats);
-    cl_mem bdw = guarded_upload(NULL, in->nw), bdb = guarded_upload(NULL, s->m);
-    cl_mem bdx = with_din ? guarded_upload(NULL, in->nx) : NULL;
+    cl_mem bx = t_guarded_upload(x_cnhw, in->nx), bw = t_guarded_upload(in->weight, in->nw);
+    cl_mem bb = t_guarded_upload(in->bias, s->m), bdy = t_guarded_upload(dy_cnhw, in->ny);
+    cl_mem by = t_guarded_upload(NULL, in->ny), bcol = t_guarded_upload(NULL, col_floats);
+    cl_mem bdw = t_guarded_upload(NULL, in->nw), bdb = t_guarded_upload(NULL, s->m);
+    cl_mem bdx = with_din ? t_guarded_upload(NULL, in->nx) : NULL;
 
-    clt_conv_forward(d, l, s->n, clt_at(by, GUARD), clt_at(bx, GUARD), clt_at(bw, GUARD), clt_at(bb, GUARD),
-                     clt_at(bcol, GUARD), col_floats);
-    clt_conv_backward(d, l, s->n, clt_at(bdx, GUARD), clt_at(bdw, GUARD), clt_at(bdb, GUARD), clt_at(bdy, GUARD),
-                      clt_at(bx, GUARD), clt_at(bw, GUARD), clt_at(bcol, GUARD), col_floats);
+    clt_conv_forward(d, l, s->n, clt_at(by, T_GUARD), clt_at(bx, T_GUARD), clt_at(bw, T_GUARD), clt_at(bb, T_GUARD),
+                     clt_at(bcol, T_GUARD), col_floats);
+    clt_conv_backward(d, l, s->n, clt_at(bdx, T_GUARD), clt_at(bdw, T_GUARD), clt_at(bdb, T_GUARD), clt_at(bdy, T_GUARD),
+                      clt_at(bx, T_GUARD), clt_at(bw, T_GUARD), clt_at(bcol, T_GUARD), col_floats);
 
     bool intact = true;
     conv_outputs o = {0};
-    o.y = guarded_download(by, in->ny, &intact);
-    o.dweight = guarded_download(bdw, in->nw, &intact);
-    o.dbias = guarded_download(bdb, s->m, &intact);
-    if (with_din) o.dx = guarded_download(bdx, in->nx, &intact);
-    float *x_after = guarded_download(bx, in->nx, &intact), *dy_after = guarded_download(bdy, in->ny, &intact);
-    free(guarded_download(bw, in->nw, &intact));
-    free(guarded_download(bb, s->m, &intact));
-    free(guarded_download(bcol, col_floats, &intact));
+    o.y = t_guarded_download(by, in->ny, &intact);
+    o.dweight = t_guarded_download(bdw, in->nw, &intact);
+    o.dbias = t_guarded_download(bdb, s->m, &intact);
+    if (with_din) o.dx = t_guarded_download(bdx, in->nx, &intact);
+    float *x_after = t_guarded_download(bx, in->nx, &intact), *dy_after = t_guarded_download(bdy, in->ny, &intact);
+    free(t_guarded_download(bw, in->nw, &intact));
+    free(t_guarded_download(bb, s->m, &intact));
+    free(t_guarded_download(bcol, col_floats, &intact));
     char name[200], what[120];
     snprintf(what, sizeof what, "run, chunks of %d%s: inputs unchanged, nothing written outside the views", chunk,
              with_din ? "" : ", no din");

@@ -23,13 +23,6 @@ static void dropout_fn(void *ctx, const double *x, double *y) {
     ref_dropout_forward(y, x, c->count, c->p, c->seed);
 }
 
-static void close_d(const char *name, const double *got, const double *want, size_t n, double atol, double rtol) {
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= atol + rtol * fabs(want[i]))) bad++;
-    t_check(bad == 0, "%s: %zu of %zu values off (atol %.1e rtol %.1e)", name, bad, n, atol, rtol);
-}
-
 /* Device forward of x (all non-zero) with the input and output views at `off`; returns the output. */
 static float *forward(const float *x, size_t count, float p, uint64_t seed, size_t off, bool in_place) {
     clt_device *d = t_device();
@@ -126,7 +119,7 @@ static void check_grad(size_t count, float p, uint64_t seed) {
     snprintf(name, sizeof name, "dropout backward vs finite differences p=%g count=%zu", p, count);
     t_close(name, dx, grad, count, 1e-6, 1e-6);
     snprintf(name, sizeof name, "dropout reference backward vs finite differences p=%g count=%zu", p, count);
-    close_d(name, ref_dx, grad, count, 1e-9, 1e-9);
+    t_close_d(name, ref_dx, grad, count, 1e-9, 1e-9);
     snprintf(name, sizeof name, "dropout backward in place p=%g count=%zu", p, count);
     t_same_bits(name, dx2, dx, count);
     snprintf(name, sizeof name, "dropout backward against the reference p=%g count=%zu", p, count);

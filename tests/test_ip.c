@@ -39,28 +39,6 @@ typedef struct ip_tensors {
 
 static void free_tensors(ip_tensors *t) { free(t->y), free(t->dx), free(t->dweight), free(t->dbias); }
 
-/* Every device tensor sits GUARD floats into its buffer with a sentinel on both sides, so a write
-   outside a view is caught; outputs start as NaN, so an element never written is caught too. */
-enum { GUARD = 11 };
-static const float SENTINEL = -1234.5f;
-
-static cl_mem guarded_upload(const float *x, size_t n) {
-    float *h = clt_malloc((n + 2 * GUARD) * sizeof(float));
-    for (size_t i = 0; i < n + 2 * GUARD; i++) h[i] = SENTINEL;
-    for (size_t i = 0; i < n; i++) h[GUARD + i] = x ? x[i] : NAN;
-    cl_mem m = t_upload(h, n + 2 * GUARD);
-    free(h);
-    return m;
-}
-
-static float *guarded_download(cl_mem m, size_t n, bool *intact) {
-    float *h = t_download(m, n + 2 * GUARD);
-    for (size_t i = 0; i < GUARD; i++)
-        if (h[i] != SENTINEL || h[GUARD + n + i] != SENTINEL) *intact = false;
-    memmove(h, h + GUARD, n * sizeof(float));
-    return h;
-}
-
 static void case_name(char *buf, size_t size, const char *what, const ip_case *s) {
     snprintf(buf, size, "ip %s n=%d in=%d out=%d", what, s->n, s->in, s->out);
 }
@@ -71,21 +49,21 @@ static ip_tensors run_device(const ip_case *s, const float *x, const float *weig
     clt_device *d = t_device();
     clt_ip l = {.in = s->in, .out = s->out};
     size_t nx = (size_t)s->n * s->in, nw = (size_t)s->out * s->in, ny = (size_t)s->n * s->out;
-    cl_mem bx = guarded_upload(x, nx), bw = guarded_upload(weight, nw), bb = guarded_upload(bias, s->out);
-    cl_mem bdy = guarded_upload(dy, ny), by = guarded_upload(NULL, ny), bdw = guarded_upload(NULL, nw);
-    cl_mem bdb = guarded_upload(NULL, s->out), bdx = with_din ? guarded_upload(NULL, nx) : NULL;
-    clt_ip_forward(d, &l, s->n, clt_at(by, GUARD), clt_at(bx, GUARD), clt_at(bw, GUARD), clt_at(bb, GUARD));
-    clt_ip_backward(d, &l, s->n, clt_at(bdx, GUARD), clt_at(bdw, GUARD), clt_at(bdb, GUARD), clt_at(bdy, GUARD),
-                    clt_at(bx, GUARD), clt_at(bw, GUARD));
+    cl_mem bx = t_guarded_upload(x, nx), bw = t_guarded_upload(weight, nw), bb = t_guarded_upload(bias, s->out);
+    cl_mem bdy = t_guarded_upload(dy, ny), by = t_guarded_upload(NULL, ny), bdw = t_guarded_upload(NULL, nw);
+    cl_mem bdb = t_guarded_upload(NULL, s->out), bdx = with_din ? t_guarded_upload(NULL, nx) : NULL;
+    clt_ip_forward(d, &l, s->n, clt_at(by, T_GUARD), clt_at(bx, T_GUARD), clt_at(bw, T_GUARD), clt_at(bb, T_GUARD));
+    clt_ip_backward(d, &l, s->n, clt_at(bdx, T_GUARD), clt_at(bdw, T_GUARD), clt_at(bdb, T_GUARD), clt_at(bdy, T_GUARD),
+                    clt_at(bx, T_GUARD), clt_at(bw, T_GUARD));
     bool intact = true;
     ip_tensors t = {0};
-    t.y = guarded_download(by, ny, &intact);
-    t.dweight = guarded_download(bdw, nw, &intact);
-    t.dbias = guarded_download(bdb, s->out, &intact);
-    if (with_din) t.dx = guarded_download(bdx, nx, &intact);
-    float *x_after = guarded_download(bx, nx, &intact), *dy_after = guarded_download(bdy, ny, &intact);
-    free(guarded_download(bw, nw, &intact));
-    free(guarded_download(bb, s->out, &intact));
+    t.y = t_guarded_download(by, ny, &intact);
+    t.dweight = t_guarded_download(bdw, nw, &intact);
+    t.dbias = t_guarded_download(bdb, s->out, &intact);
+    if (with_din) t.dx = t_guarded_download(bdx, nx, &intact);
+    float *x_after = t_guarded_download(bx, nx, &intact), *dy_after = t_guarded_download(bdy, ny, &intact);
+    free(t_guarded_download(bw, nw, &intact));
+    free(t_guarded_download(bb, s->out, &intact));
     char name[160];
     case_name(name, sizeof name, "run", s);
     t_check(intact && !memcmp(x_after, x, nx * sizeof(float)) && !memcmp(dy_after, dy, ny * sizeof(float)),

@@ -21,22 +21,6 @@ static void lrn_fn(void *ctx, const double *x, double *y) {
     ref_lrn_forward(y, x, p->n, p->c, p->hw, p->size, p->alpha, p->beta, p->k);
 }
 
-/* t_close for two float64 arrays (the analytic reference against finite differences). */
-static void close_d(const char *name, const double *got, const double *want, size_t n, double atol, double rtol) {
-    size_t bad = 0, worst = 0;
-    double worst_excess = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double excess = fabs(got[i] - want[i]) - (atol + rtol * fabs(want[i]));
-        if (!(excess <= 0)) bad++;
-        if (!(excess <= worst_excess)) worst_excess = excess, worst = i;
-    }
-    if (bad)
-        t_check(false, "%s: %zu of %zu values off; worst [%zu] got %.12g want %.12g (atol %.1e rtol %.1e)", name, bad,
-                n, worst, got[worst], want[worst], atol, rtol);
-    else
-        t_check(true, "%s (%zu values, atol %.1e rtol %.1e)", name, n, atol, rtol);
-}
-
 /* The scale the forward keeps for backward, from its definition (the reference keeps it private). */
 static void want_scale(double *scale, const double *x, int n, int c, int hw, int size, double alpha, double k) {
     int pre = (size - 1) / 2;
@@ -123,7 +107,7 @@ static void check(int n, int c, int h, int w, int size, float alpha, float beta,
     snprintf(name, sizeof name, "lrn backward vs finite differences %s", shape);
     t_close(name, dx, grad, count, 1e-5, 1e-4);
     snprintf(name, sizeof name, "lrn reference backward vs finite differences %s", shape);
-    close_d(name, ref_dx, grad, count, 1e-8, 1e-6);
+    t_close_d(name, ref_dx, grad, count, 1e-8, 1e-6);
 
     float *y2, *s2, *dx2;
     run_device(&l, n, x_cnhw, dy_cnhw, &y2, &s2, &dx2);

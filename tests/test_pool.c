@@ -41,22 +41,6 @@ static void distinct_fill(float *x, size_t n, uint64_t seed, double *gap) {
     free(perm);
 }
 
-/* t_close for two float64 arrays (the analytic reference against finite differences). */
-static void close_d(const char *name, const double *got, const double *want, size_t n, double atol, double rtol) {
-    size_t bad = 0, worst = 0;
-    double worst_excess = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double excess = fabs(got[i] - want[i]) - (atol + rtol * fabs(want[i]));
-        if (!(excess <= 0)) bad++;
-        if (!(excess <= worst_excess)) worst_excess = excess, worst = i;
-    }
-    if (bad)
-        t_check(false, "%s: %zu of %zu values off; worst [%zu] got %.12g want %.12g (atol %.1e rtol %.1e)", name, bad,
-                n, worst, got[worst], want[worst], atol, rtol);
-    else
-        t_check(true, "%s (%zu values, atol %.1e rtol %.1e)", name, n, atol, rtol);
-}
-
 enum { IN_OFF = 3, OUT_OFF = 5, DIN_OFF = 7, DOUT_OFF = 2 }; /* views that do not start at 0 */
 
 typedef struct pool_run {
@@ -130,7 +114,7 @@ static void check(int c, int n, int h, int w, int k, int stride, uint64_t seed) 
     snprintf(name, sizeof name, "pool backward vs finite differences %s", shape);
     t_close(name, r.dx, grad, nin, 1e-6, 1e-5);
     snprintf(name, sizeof name, "pool reference backward vs finite differences %s", shape);
-    close_d(name, ref_dx, grad, nin, 1e-9, 1e-9);
+    t_close_d(name, ref_dx, grad, nin, 1e-9, 1e-9);
 
     pool_run r2 = run_device(&l, n, x, dy);
     snprintf(name, sizeof name, "pool forward deterministic %s", shape);

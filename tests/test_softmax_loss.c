@@ -24,13 +24,6 @@ static void sm_fn(void *ctx, const double *x, double *y) {
     y[0] = ref_softmax_loss_forward(c->prob, x, c->labels, c->n, c->classes);
 }
 
-static void close_d(const char *name, const double *got, const double *want, size_t n, double atol, double rtol) {
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= atol + rtol * fabs(want[i]))) bad++;
-    t_check(bad == 0, "%s: %zu of %zu values off (atol %.1e rtol %.1e)", name, bad, n, atol, rtol);
-}
-
 enum { OFF_LOGITS = 1, OFF_PROB = 2, OFF_LOSS = 3, OFF_D = 4 };
 
 typedef struct sm_run {
@@ -102,7 +95,7 @@ static void check(int n, int classes, int label_classes, float lo, float hi, uin
     snprintf(name, sizeof name, "softmax backward vs finite differences %s", shape);
     t_close(name, r.dlogits, grad, count, 1e-6, 1e-4);
     snprintf(name, sizeof name, "softmax reference backward vs finite differences %s", shape);
-    close_d(name, ref_d, grad, count, 1e-9, 1e-6);
+    t_close_d(name, ref_d, grad, count, 1e-9, 1e-6);
     snprintf(name, sizeof name, "softmax backward in place %s", shape);
     t_same_bits(name, r.dlogits_in_place, r.dlogits, count);
 

@@ -38,28 +38,28 @@ int t_done(void) {
     return n_fail ? 1 : 0;
 }
 
-bool t_close(const char *name, const float *got, const double *want, size_t n, double atol, double rtol) {
-    size_t worst = 0;
-    double worst_excess = -1;
-    size_t bad = 0;
+bool t_close_d(const char *name, const double *got, const double *want, size_t n, double atol, double rtol) {
+    size_t worst = 0, bad = 0;
+    double worst_excess = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        double err = fabs((double)got[i] - want[i]);
-        double tol = atol + rtol * fabs(want[i]);
-        double excess = isnan(got[i]) ? INFINITY : err - tol;
-        if (excess > 0) bad++;
-        if (excess > worst_excess) {
-            worst_excess = excess;
-            worst = i;
-        }
+        double excess = fabs(got[i] - want[i]) - (atol + rtol * fabs(want[i]));
+        if (!(excess <= 0)) bad++; /* NaN counts as off */
+        if (!(excess <= worst_excess)) worst_excess = excess, worst = i;
     }
-    bool ok = bad == 0;
     if (n == 0)
         t_check(true, "%s (empty)", name);
-    else if (ok)
-        t_check(true, "%s (%zu values, atol %.1e rtol %.1e)", name, n, atol, rtol);
-    else
-        t_check(false, "%s: %zu of %zu values off; worst [%zu] got %.8g want %.8g (atol %.1e rtol %.1e)", name,
+    else if (bad)
+        t_check(false, "%s: %zu of %zu values off; worst [%zu] got %.10g want %.10g (atol %.1e rtol %.1e)", name,
                 bad, n, worst, got[worst], want[worst], atol, rtol);
+    else
+        t_check(true, "%s (%zu values, atol %.1e rtol %.1e)", name, n, atol, rtol);
+    return bad == 0;
+}
+
+bool t_close(const char *name, const float *got, const double *want, size_t n, double atol, double rtol) {
+    double *g = t_to_double(got, n);
+    bool ok = t_close_d(name, g, want, n, atol, rtol);
+    free(g);
     return ok;
 }
 
@@ -103,6 +103,25 @@ cl_mem t_upload_int(const int *x, size_t n) {
     cl_mem m = clt_alloc(d, n * sizeof(int), "test buffer");
     clt_upload(d, m, 0, x, n * sizeof(int));
     return m;
+}
+
+static const float SENTINEL = -1234.5f;
+
+cl_mem t_guarded_upload(const float *x, size_t n) {
+    float *h = clt_malloc((n + 2 * T_GUARD) * sizeof(float));
+    for (size_t i = 0; i < n + 2 * T_GUARD; i++) h[i] = SENTINEL;
+    for (size_t i = 0; i < n; i++) h[T_GUARD + i] = x ? x[i] : NAN;
+    cl_mem m = t_upload(h, n + 2 * T_GUARD);
+    free(h);
+    return m;
+}
+
+float *t_guarded_download(cl_mem m, size_t n, bool *intact) {
+    float *h = t_download(m, n + 2 * T_GUARD);
+    for (size_t i = 0; i < T_GUARD; i++)
+        if (h[i] != SENTINEL || h[T_GUARD + n + i] != SENTINEL) *intact = false;
+    memmove(h, h + T_GUARD, n * sizeof(float));
+    return h;
 }
 
 float *t_download(cl_mem m, size_t n) {

@@ -18,6 +18,8 @@ int t_done(void);
 /* Compares got (float) to want (double) elementwise: |got − want| ≤ atol + rtol·|want|. Reports the
    worst element. Returns true if all pass. */
 bool t_close(const char *name, const float *got, const double *want, size_t n, double atol, double rtol);
+/* The same for two float64 arrays (an analytic reference against finite differences). */
+bool t_close_d(const char *name, const double *got, const double *want, size_t n, double atol, double rtol);
 /* Bitwise equality of two float arrays. */
 bool t_same_bits(const char *name, const float *a, const float *b, size_t n);
 
@@ -31,6 +33,14 @@ cl_mem t_upload_int(const int *x, size_t n);
 float *t_download(cl_mem m, size_t n);
 cl_mem t_zeros(size_t n);
 double *t_to_double(const float *x, size_t n);
+
+/* Guarded device tensors: the n floats sit T_GUARD floats into their buffer (views at offset
+   T_GUARD) with a sentinel on both sides, so a write outside a view is caught; x NULL fills the
+   tensor with NaN, so an output element never written is caught too. */
+enum { T_GUARD = 13 };
+cl_mem t_guarded_upload(const float *x, size_t n);
+/* Returns the n floats of the view; clears *intact if a sentinel changed. */
+float *t_guarded_download(cl_mem m, size_t n, bool *intact);
 
 /* Layout conversion between NCHW (the references) and CNHW (the device). */
 void t_nchw_to_cnhw(float *dst, const float *src, int n, int c, int hw);
