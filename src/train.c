@@ -379,15 +379,28 @@ static void teardown(run *r) {
 
 /* Fills host buffer `slot` with batch `iter` and uploads it without blocking: the host prepares the
    next batch while the device trains on this one. */
-static int stage_batch(run *r, int slot, int64_t iter) {
-    clt_net *net = &r->net;
+static int upload_batch(run *r, int slot);
+
+static void wait_upload(run *r, int slot) {
     if (r->upload_done[slot]) {
         clWaitForEvents(1, &r->upload_done[slot]);
         clReleaseEvent(r->upload_done[slot]);
         r->upload_done[slot] = NULL;
     }
+}
+
+static int stage_batch(run *r, int slot, int64_t iter) {
+    wait_upload(r, slot); /* the host buffer is the source of a write that may still be running */
     if (clt_reader_train_batch(r->train, (uint64_t)iter, r->host_in[slot], r->host_labels[slot]) != 0) return -1;
+    return upload_batch(r, slot);
+}
+
+/* Validation passes run through the same input buffers, so the batch staged before one is uploaded
+   again after it, from the host copy the slot still holds. */
+static int upload_batch(run *r, int slot) {
+    clt_net *net = &r->net;
     cl_event e1 = NULL;
+    wait_upload(r, slot);
     if (!clt_device_ok(&r->dev)) return -1;
     size_t floats = (size_t)r->cfg->batch * net->arch.in_c * net->arch.in_h * net->arch.in_w;
     cl_int err = clEnqueueWriteBuffer(r->dev.queue, net->input.data, CL_FALSE, 0, floats * sizeof(float),
@@ -534,6 +547,7 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
                 status = CLT_EXIT_DIVERGED;
                 goto loop_done;
             }
+            if (r->iter < cfg->max_iter && upload_batch(r, (int)(r->iter & 1)) != 0) goto loop_failed;
         }
         if (at_snapshot && snapshot(r, NULL) != 0) goto loop_failed;
         if (stop_signal) {

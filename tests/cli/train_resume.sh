@@ -58,6 +58,15 @@ for sig in TERM INT; do
         cmp -s "$WORK/straight/final.ckpt" "$out/final.ckpt"
 done
 
+# Validation runs through the training input buffers: a pass after every iteration must leave the
+# weights exactly as a run that validates only at its end.
+tiny_config "$WORK/v.ini" "$WORK/p" "$WORK/every" "[solver]" "snapshot = 7" "test_interval = 1"
+"$CLT" -c "$WORK/v.ini" --quiet || fail "the run validating every iteration exits 0"
+tiny_config "$WORK/v60.ini" "$WORK/p" "$WORK/end" "[solver]" "snapshot = 7" "test_interval = 60"
+"$CLT" -c "$WORK/v60.ini" --quiet || fail "the run validating at its end exits 0"
+check "validating every iteration trains exactly as validating once at the end" \
+    cmp -s "$WORK/every/final.ckpt" "$WORK/end/final.ckpt"
+
 "$CLT" -c "$WORK/straight.ini" --quiet 2> "$WORK/err"
 rc=$?
 check "rerunning into a used output folder without --resume is refused (exit $rc)" \
