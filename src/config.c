@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -187,90 +186,104 @@ static int set_value(clt_config *c, const key_spec *k, const char *value, char *
     return 0;
 }
 
-typedef struct parse_state {
-    clt_config *c;
-    char err[512];
-    int failed;
-} parse_state;
-
-static int handler(void *user, const char *section, const char *name, const char *value) {
-    parse_state *st = user;
-    if (st->failed) return 1; /* keep the first error only */
-    if (!known_section(section)) {
-        snprintf(st->err, sizeof st->err, "unknown section [%s]", section);
-        st->failed = 1;
-        return 0;
-    }
-    const key_spec *k = find_key(section, name);
-    if (!k) {
-        snprintf(st->err, sizeof st->err, "unknown key '%s' in [%s]", name, section);
-        st->failed = 1;
-        return 0;
-    }
-    if (set_value(st->c, k, value, st->err, sizeof st->err) != 0) {
-        st->failed = 1;
-        return 0;
-    }
-    return 1;
+static char *rstrip(char *s) {
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
 }
 
-/* inih calls the handler only for keys, so sections are checked by a scan of their headers; keys
-   before any section are refused too. */
-static int check_sections(const char *path, const char *text) {
-    int line = 1;
-    bool in_section = false;
-    for (const char *p = text; *p; line++) {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        const char *s = p;
-        while (s < p + len && isspace((unsigned char)*s)) s++;
-        if (s < p + len && *s == '[') {
-            const char *close = memchr(s, ']', p + len - s);
-            char name[64] = "";
-            if (close && (size_t)(close - s - 1) < sizeof name) {
-                memcpy(name, s + 1, close - s - 1);
-                name[close - s - 1] = 0;
-            }
-            if (!close || !known_section(name)) {
-                clt_error("%s:%d: unknown section [%.*s] (sections: run, device, data, net, solver, transfer, study)",
-                          path, line, (int)(close ? close - s - 1 : (long)(p + len - s - 1)), s + 1);
-                return -1;
-            }
-            in_section = true;
-        } else if (s < p + len && *s != ';' && *s != '#' && !in_section) {
-            clt_error("%s:%d: a key before any [section]", path, line);
-            return -1;
-        }
-        p = eol ? eol + 1 : p + len;
+static char *lskip(char *s) {
+    while (*s && isspace((unsigned char)*s)) s++;
+    return s;
+}
+
+/* The first of `chars` in s, or the start of an inline comment (';' after whitespace), or the end. */
+static char *find_or_comment(char *s, const char *chars) {
+    int was_space = 0;
+    for (; *s && !(chars && strchr(chars, *s)) && !(was_space && *s == ';'); s++) was_space = isspace((unsigned char)*s);
+    return s;
+}
+
+/* Sets one key read at path:line; errors name both. */
+static int apply(clt_config *c, const char *path, int line, const char *section, const char *key, const char *value) {
+    const key_spec *k = find_key(section, key);
+    if (!k) {
+        clt_error("%s:%d: unknown key '%s' in [%s]", path, line, key, section);
+        return -1;
+    }
+    char err[512];
+    if (set_value(c, k, value, err, sizeof err) != 0) {
+        clt_error("%s:%d: %s", path, line, err);
+        return -1;
     }
     return 0;
+}
+
+/* The dialect of inih's defaults (';' or '#' comment lines, ';' inline comments after whitespace,
+   '=' or ':' between key and value, a UTF-8 BOM), parsed here because inih cuts lines at 200 bytes
+   and reads the rest as a line of its own, so a long path was cut or misread. Unlike inih, an
+   indented line is a line of its own, not a continuation: no key takes a multi-line value. */
+int clt_config_parse(clt_config *c, const char *path, const char *text) {
+    char *copy = clt_strdup(text);
+    char section[64] = "";
+    int line = 0, rc = 0;
+    char *p = copy;
+    if (!strncmp(p, "\xEF\xBB\xBF", 3)) p += 3;
+    for (char *eol; p && rc == 0; p = eol ? eol + 1 : NULL) {
+        eol = strchr(p, '\n');
+        if (eol) *eol = 0;
+        line++;
+        char *s = lskip(rstrip(p));
+        if (!*s || *s == ';' || *s == '#') continue;
+        if (*s == '[') {
+            char *close = find_or_comment(s + 1, "]");
+            if (*close != ']') {
+                clt_error("%s:%d: cannot parse this line (expected 'key = value' or '[section]')", path, line);
+                rc = -1;
+                break;
+            }
+            *close = 0;
+            if (!known_section(s + 1)) {
+                clt_error("%s:%d: unknown section [%s] (sections: run, device, data, net, solver, transfer, study)", path,
+                          line, s + 1);
+                rc = -1;
+                break;
+            }
+            snprintf(section, sizeof section, "%s", s + 1);
+            continue;
+        }
+        char *sep = find_or_comment(s, "=:");
+        if (*sep != '=' && *sep != ':') {
+            clt_error("%s:%d: cannot parse this line (expected 'key = value' or '[section]')", path, line);
+            rc = -1;
+            break;
+        }
+        if (!section[0]) {
+            clt_error("%s:%d: a key before any [section]", path, line);
+            rc = -1;
+            break;
+        }
+        *sep = 0;
+        char *key = rstrip(s), *value = lskip(sep + 1);
+        *find_or_comment(value, NULL) = 0;
+        rc = apply(c, path, line, section, key, rstrip(value));
+    }
+    free(copy);
+    if (rc == 0) snprintf(c->source, sizeof c->source, "%s", path);
+    return rc;
 }
 
 int clt_config_load(clt_config *c, const char *path) {
     size_t len;
     char *text = clt_read_file(path, &len);
     if (!text) return -1;
-    if (strlen(text) != len) {
+    int rc = -1;
+    if (strlen(text) != len)
         clt_error("%s: not a text file (holds a NUL byte)", path);
-        free(text);
-        return -1;
-    }
-    if (check_sections(path, text) != 0) {
-        free(text);
-        return -1;
-    }
-    parse_state st = {c, "", 0};
-    int line = ini_parse_string(text, handler, &st);
+    else
+        rc = clt_config_parse(c, path, text);
     free(text);
-    if (line != 0) {
-        if (st.failed)
-            clt_error("%s:%d: %s", path, line, st.err);
-        else
-            clt_error("%s:%d: cannot parse this line (expected 'key = value' or '[section]')", path, line);
-        return -1;
-    }
-    snprintf(c->source, sizeof c->source, "%s", path);
-    return 0;
+    return rc;
 }
 
 int clt_config_set(clt_config *c, const char *assignment) {

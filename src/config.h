@@ -53,6 +53,8 @@ void clt_config_defaults(clt_config *c);
 /* Reads an INI file over the current values. An unknown section or key, a malformed value or one out
    of range is an error naming the file and line; returns -1 (exit status 2 is the caller's). */
 int clt_config_load(clt_config *c, const char *path);
+/* The same from text in memory; path names it in errors. */
+int clt_config_parse(clt_config *c, const char *path, const char *text);
 /* Applies one "section.key=value" override; errors name the override. */
 int clt_config_set(clt_config *c, const char *assignment);
 /* Cross-key checks after loading and overrides (required keys, transfer consistency). */

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "mt19937.h"
@@ -384,6 +385,20 @@ int clt_reader_open(clt_reader **out, const clt_reader_config *cfg) {
     r->ow = cfg->crop ? cfg->crop : p->w;
     size_t batch_bytes = (size_t)r->oc * r->oh * r->ow * sizeof(float) * (size_t)cfg->batch;
     r->depth = cfg->prefetch ? cfg->prefetch : (int)CLT_MAX(2, CLT_MIN(8, ((size_t)512 << 20) / batch_bytes));
+    /* Said here, with the sizes, rather than as an anonymous allocation failure or the OOM killer
+       later: the prefetch buffers are written as soon as training starts. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double need = (double)batch_bytes * r->depth, have = pages > 0 && page > 0 ? (double)pages * page : 0;
+    if (have > 0 && need > have) {
+        clt_error("reader for %s: %d prefetch buffers of a %d-image batch of %d×%d×%d floats need %.0f bytes, more "
+                  "than this machine's %.0f bytes of memory; lower the batch size",
+                  path, r->depth, cfg->batch, r->oc, r->oh, r->ow, need, have);
+        clt_pack_close(&r->pack);
+        free(r->mean);
+        free(r->zero_row);
+        free(r);
+        return -1;
+    }
     /* a raw image is a memcpy away from done, so workers take several per lock round trip */
     r->chunk = p->encoding == CLT_PACK_RAW ? (int)CLT_MAX(1, CLT_MIN(64, 65536 / (p->c * p->h * p->w))) : 1;
     r->threads = cfg->threads ? cfg->threads : clt_cpu_count();

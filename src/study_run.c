@@ -33,6 +33,7 @@ typedef struct runner {
     int nets, nets_done, nets_failed, nets_skipped, nets_at_start;
     double t0, work_done, last_plain;
     int tty, line_shown;
+    int lock; /* the run folder's lock, which every node process inherits */
 } runner;
 
 static volatile sig_atomic_t g_signal, g_signal_count;
@@ -218,6 +219,10 @@ static pid_t spawn(const runner *r, int node, int slot_index) {
             dup2(fd, 2);
         }
         if (nul >= 0) dup2(nul, 0);
+        /* The node holds the run's lock too, so a runner killed with SIGKILL leaves the folder locked
+           until its networks have written their last snapshot and exited: a rerun cannot start a
+           second trainer on a folder that one still writes. */
+        fcntl(r->lock, F_SETFD, 0);
         if (r->opt->threads > 0) {
             char t[16];
             snprintf(t, sizeof t, "%d", r->opt->threads);
@@ -328,7 +333,8 @@ static int lock_run(const clt_study *s) {
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        clt_error("another `cltransfer study` is running %s (it holds %s)", s->run_dir, path);
+        clt_error("another `cltransfer study` is running %s, or networks of a stopped one are still finishing "
+                  "(they hold %s)", s->run_dir, path);
         close(fd);
         free(path);
         return -1;
@@ -344,6 +350,7 @@ int clt_study_run(const clt_study *s, const clt_study_run_options *opt) {
     runner r = {0};
     r.s = s;
     r.opt = opt;
+    r.lock = lock;
     r.state = clt_calloc((size_t)s->nnodes, sizeof *r.state);
     r.iter = clt_calloc((size_t)s->nnodes, sizeof *r.iter);
     r.slots = clt_calloc((size_t)opt->jobs, sizeof *r.slots);

@@ -1036,6 +1036,13 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
     c.opt = opt;
     int rc = read_study_file(&es, path);
     for (int i = 0; rc == 0 && i < opt->nsets; i++) rc = add_override(&es, opt->sets[i]);
+    /* A value continued on indented lines is one value, its lines joined by a space; only the
+       description keeps them, for the report. A newline must not reach a generated file (net.ini,
+       prepare.sh, a Makefile), where it would end the value and start a setting of its own. */
+    for (int i = 0; i < es.n; i++)
+        if (strcmp(es.e[i].section, "study") || strcmp(es.e[i].key, "description"))
+            for (char *q = es.e[i].value; *q; q++)
+                if (*q == '\n' || *q == '\r') *q = ' ';
     for (int i = 0; rc == 0 && i < es.n; i++)
         if (!known_section(es.e[i].section)) {
             clt_error("%s: unknown section [%s] (study, source, report, split NAME, whole, treatment NAMES, "

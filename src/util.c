@@ -1,12 +1,14 @@
 /* util.c — loud allocation, error printing, atomic files, clocks. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,13 +104,39 @@ static int fsync_parent(const char *path) {
     return 0;
 }
 
+/* A writer killed before its rename leaves PATH.tmp.PID behind, as large as what it had written (a
+   pack: gigabytes). Writers hold an flock on their temporary file, which the kernel drops when the
+   process dies, so one that can be locked is abandoned and goes; one still being written stays. */
+static void remove_abandoned(const char *path, const char *mine) {
+    char *copy = clt_strdup(path), *copy2 = clt_strdup(path);
+    const char *dir = dirname(copy), *base = basename(copy2);
+    size_t blen = strlen(base);
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    while (dp && (e = readdir(dp))) {
+        const char *tail = e->d_name + blen;
+        if (strncmp(e->d_name, base, blen) || strncmp(tail, ".tmp.", 5) || !tail[5] ||
+            strspn(tail + 5, "0123456789") != strlen(tail + 5))
+            continue;
+        char *stale = clt_path_join(dir, e->d_name);
+        int fd = strcmp(stale, mine) ? open(stale, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(stale) == 0)
+            clt_warn("removed %s, left by a write of %s that was interrupted", stale, base);
+        if (fd >= 0) close(fd);
+        free(stale);
+    }
+    if (dp) closedir(dp);
+    free(copy);
+    free(copy2);
+}
+
 int clt_atomic_open(clt_atomic_file *af, const char *path) {
     memset(af, 0, sizeof *af);
     af->path = clt_strdup(path);
     size_t n = strlen(path) + 32;
     af->tmp_path = clt_malloc(n);
     snprintf(af->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
-    af->f = fopen(af->tmp_path, "wb");
+    af->f = fopen(af->tmp_path, "wbe");
     if (!af->f) {
         clt_error("cannot create %s: %s", af->tmp_path, strerror(errno));
         free(af->path);
@@ -116,13 +144,20 @@ int clt_atomic_open(clt_atomic_file *af, const char *path) {
         memset(af, 0, sizeof *af);
         return -1;
     }
+    flock(fileno(af->f), LOCK_EX | LOCK_NB); /* best effort: marks it as being written, see above */
+    remove_abandoned(path, af->tmp_path);
     return 0;
+}
+
+/* Says what failed and that the file under its real name, if any, is untouched. */
+static void write_failed(const clt_atomic_file *af, int err) {
+    clt_error("cannot write %s: %s (%s is left as it was)", af->tmp_path, strerror(err), af->path);
 }
 
 int clt_atomic_write(clt_atomic_file *af, const void *data, size_t len) {
     if (af->failed) return -1;
     if (len && fwrite(data, 1, len, af->f) != len) {
-        clt_error("cannot write %s: %s", af->tmp_path, strerror(errno));
+        write_failed(af, errno);
         af->failed = 1;
         return -1;
     }
@@ -142,12 +177,13 @@ int clt_atomic_commit(clt_atomic_file *af) {
         clt_atomic_abort(af);
         return -1;
     }
-    int bad = fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
-    int err = errno;
-    bad |= fclose(af->f) != 0;
+    /* the first error is the one to report: fclose after a failed fflush fails again */
+    int err = 0;
+    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0) err = errno;
+    if (fclose(af->f) != 0 && !err) err = errno;
     af->f = NULL;
-    if (bad) {
-        clt_error("cannot write %s: %s", af->tmp_path, strerror(err ? err : errno));
+    if (err) {
+        write_failed(af, err);
         clt_atomic_abort(af);
         return -1;
     }
