@@ -6,16 +6,7 @@ build=${1:?usage: data_cli.sh BUILD_DIR}
 tool=$build/cltransfer-data
 data=${CLT_TEST_DATA:-$(dirname "$0")/../data}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_data_cli.XXXXXX")
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
-exits() { # exits CODE NAME COMMAND...: passes when the command exits with CODE
-    local code=$1 name=$2; shift 2
-    "$@" >"$tmp/out" 2>&1; local got=$?
-    if [ "$got" = "$code" ]; then echo "PASS $name"; else echo "FAIL $name (exit $got, want $code)"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 
 check "cltransfer-data --help" "$tool" --help
 for cmd in split pack fmnist mean info; do
@@ -50,5 +41,4 @@ check "split --per-class is deterministic" bash -c \
     "'$tool' split --per-class 2 --seed 0 --list '$tmp/list.txt' -o '$tmp/red2.txt' && cmp '$tmp/red.txt' '$tmp/red2.txt'"
 
 rm -rf "$tmp"
-echo "$fails failed"
-[ "$fails" = 0 ]
+checks_done

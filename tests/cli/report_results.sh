@@ -8,16 +8,7 @@ src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 data=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_report.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
-exits() { # exits CODE NAME COMMAND...
-    local code=$1 name=$2; shift 2
-    "$@" >"$tmp/out" 2>&1; local got=$?
-    if [ "$got" = "$code" ]; then echo "PASS $name"; else echo "FAIL $name (exit $got, want $code)"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 export CLTRANSFER_REFERENCE=$src/conf/reference/yosinski2014_networks.csv
 
 cp -r "$data/report_run" "$tmp/run"
@@ -55,5 +46,4 @@ exits 1 "a folder without networks is an error" "$build/cltransfer" report "$tmp
 exits 2 "report without a folder is a usage error" "$build/cltransfer" report
 check "report --help" bash -c "'$build/cltransfer' report --help | grep -q '^usage: cltransfer report'"
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
-exit $((fails > 0))
+checks_done

@@ -7,11 +7,7 @@ build=${1:?usage: study_conf.sh BUILD_DIR}
 src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_conf.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 cd "$src" || exit 1
 for f in conf/study/*.ini; do
     check "$f expands" "$build/cltransfer" study -c "$f" --list
@@ -28,5 +24,4 @@ check "conf/fmnist/*.ini are fmnist.ini's configs" bash -c \
     "'$build/cltransfer' study -c conf/study/fmnist.ini --emit configs -o '$tmp/fmnist' && $(declare -f same); same conf/fmnist '$tmp/fmnist'"
 check "conf/reference holds the published networks" test "$(tail -n +2 conf/reference/yosinski2014_networks.csv | wc -l)" = 147
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
-exit $((fails > 0))
+checks_done

@@ -8,11 +8,7 @@ src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 stub=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_make.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 export CLTRANSFER_TRAINER=$stub/stub_trainer CLTRANSFER_DATA=$stub/stub_data STUB_LOG=$tmp/log
 run=$tmp/run
 nets() { find "$run/nets" -name final.ckpt | wc -l; }
@@ -46,5 +42,4 @@ check "every network ran on a device of the pool, both used" bash -c \
     "! grep '^start' '$tmp/log' | grep -v -q ' device d[01]\$' && grep -q ' device d0\$' '$tmp/log' && grep -q ' device d1\$' '$tmp/log'"
 check "no data was prepared twice" test "$(grep -c '^data' "$tmp/log")" = 0
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
-exit $((fails > 0))
+checks_done

@@ -10,11 +10,7 @@ stub=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_resume.XXXXXX")
 runner=""
 trap '[ -n "$runner" ] && kill -9 "$runner" 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 export CLTRANSFER_DATA=$stub/stub_data
 args=(study -c "$stub/tiny.ini" --trainer "$stub/stub_trainer" --no-report --plain -j2)
 nets() { find "$1/nets" -name final.ckpt 2>/dev/null | wc -l; }
@@ -69,5 +65,4 @@ for sig in TERM KILL; do
     check "SIG$sig: an interrupted network resumed from its snapshot" grep -q '^start .* from [1-9][0-9]* ' "$STUB_LOG.2"
 done
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
-exit $((fails > 0))
+checks_done

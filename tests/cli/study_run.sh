@@ -8,16 +8,7 @@ src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 stub=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
-exits() { # exits CODE NAME COMMAND...
-    local code=$1 name=$2; shift 2
-    "$@" >"$tmp/out" 2>&1; local got=$?
-    if [ "$got" = "$code" ]; then echo "PASS $name"; else echo "FAIL $name (exit $got, want $code)"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 export CLTRANSFER_DATA=$stub/stub_data STUB_LOG=$tmp/log CLTRANSFER_REFERENCE=$src/conf/reference/yosinski2014_networks.csv
 # The study command as a program, so env and bash -c can run it too.
 study=$tmp/study
@@ -67,5 +58,4 @@ exits 2 "--emit configs needs -o" "$study" --emit configs
 exits 2 "an unknown --emit" "$study" --emit docker
 check "study --help documents the study file" bash -c "'$build/cltransfer' study --help | grep -q '\[split NAME\]'"
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
-exit $((fails > 0))
+checks_done

@@ -8,11 +8,7 @@ src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 stub=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_slurm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$tmp/out" 2>&1; then echo "PASS $name"; else echo "FAIL $name"; sed 's/^/  | /' "$tmp/out"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 export CLTRANSFER_TRAINER=$stub/stub_trainer CLTRANSFER_DATA=$stub/stub_data STUB_LOG=$tmp/log
 run=$tmp/run
 script=$run/study.slurm
@@ -62,5 +58,4 @@ check "... and the study is complete" test "$(find "$run/nets" -name final.ckpt 
 check "a task of a finished node does nothing" bash -c \
     "before=\$(grep -c '^start' '$STUB_LOG'); SLURM_ARRAY_TASK_ID=0 bash '$script' task 2 && [ \$(grep -c '^start' '$STUB_LOG') = \$before ]"
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failed"
-exit $((fails > 0))
+checks_done
