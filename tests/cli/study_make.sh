@@ -42,4 +42,20 @@ check "every network ran on a device of the pool, both used" bash -c \
     "! grep '^start' '$tmp/log' | grep -v -q ' device d[01]\$' && grep -q ' device d0\$' '$tmp/log' && grep -q ' device d1\$' '$tmp/log'"
 check "no data was prepared twice" test "$(grep -c '^data' "$tmp/log")" = 0
 
+
+# The paper's whole study: make -n lists every network's training once, and each transfer net after
+# the base net it copies from.
+paper=$tmp/paper
+check "--emit make on conf/study/paper.ini" "$build/cltransfer" study -c "$src/conf/study/paper.ini" -o "$paper" --emit make
+make -n -f "$paper/Makefile" > "$tmp/paper.n" 2> "$tmp/paper.err"
+check "... make -n accepts it" test ! -s "$tmp/paper.err"
+check "... 147 networks, each once" bash -c \
+    "[ \$(grep -c 'net.ini --resume' '$tmp/paper.n') = 147 ] && [ -z \"\$(grep -o 'nets/[^ ]*/net.ini' '$tmp/paper.n' | sort | uniq -d)\" ]"
+check "... each net of split 0 after its base" bash -c \
+    "base_a=\$(grep -n 'nets/0/base_a/net.ini' '$tmp/paper.n' | cut -d: -f1) &&
+     a3b=\$(grep -n 'nets/0/a3b/net.ini' '$tmp/paper.n' | cut -d: -f1) &&
+     b3a=\$(grep -n 'nets/0/b3a/net.ini' '$tmp/paper.n' | cut -d: -f1) &&
+     base_b=\$(grep -n 'nets/0/base_b/net.ini' '$tmp/paper.n' | cut -d: -f1) &&
+     [ \$base_a -lt \$a3b ] && [ \$base_b -lt \$b3a ]"
+
 checks_done

@@ -58,4 +58,18 @@ check "... and the study is complete" test "$(find "$run/nets" -name final.ckpt 
 check "a task of a finished node does nothing" bash -c \
     "before=\$(grep -c '^start' '$STUB_LOG'); SLURM_ARRAY_TASK_ID=0 bash '$script' task 2 && [ \$(grep -c '^start' '$STUB_LOG') = \$before ]"
 
+
+# The paper's whole study (147 networks): the script parses, every network is in exactly one stage, and the stand-in sbatch takes one array per stage, each after the one before.
+paper=$tmp/paper
+check "--emit slurm on conf/study/paper.ini" "$build/cltransfer" study -c "$src/conf/study/paper.ini" -o "$paper" --emit slurm
+check "... a bash script" bash -n "$paper/study.slurm"
+check "... its stages hold 147 networks, each once" bash -c \
+    "sed -n '/^STAGE[0-9]*=(/,/)/p' '$paper/study.slurm' | grep -o 'net:/[^ )]*' > '$tmp/paper.nets' &&
+     [ \$(wc -l < '$tmp/paper.nets') = 147 ] && [ -z \"\$(sort '$tmp/paper.nets' | uniq -d)\" ]"
+rm -f "$tmp/calls"
+check "... submits" env PATH="$tmp/bin:$PATH" bash "$paper/study.slurm"
+check "... one sbatch per stage, each after the last" bash -c \
+    "n=\$(grep -c '^STAGE[0-9]*=(' '$paper/study.slurm'); [ \$(wc -l < '$tmp/calls') = \$n ] &&
+     [ \$(grep -c -- '--dependency=afterok:' '$tmp/calls') = \$((n - 1)) ]"
+
 checks_done
