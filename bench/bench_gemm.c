@@ -115,12 +115,15 @@ int bench_gemm(int argc, char **argv) {
     }
 #endif
 
+    clt_device d;
+    if (clt_device_open(&d, device) != 0) return 1;
+    /* the weight-gradient form depends on the device (see clt_device.conv_dweight_nn) */
     clt_gemm_shape all[128];
     int n = 0;
     const char *nets[2] = {"small", "caffenet"};
     for (int i = 0; i < 2; i++)
         if (!strcmp(net, "all") || !strcmp(net, nets[i]))
-            n += clt_gemm_shapes(nets[i], (size_t)chunk, all + n, (int)CLT_ARRAY_LEN(all) - n);
+            n += clt_gemm_shapes(nets[i], (size_t)chunk, d.conv_dweight_nn, all + n, (int)CLT_ARRAY_LEN(all) - n);
     row *rows = clt_calloc((size_t)n, sizeof *rows);
     int nrows = 0;
     for (int i = 0; i < n; i++) {
@@ -128,9 +131,6 @@ int bench_gemm(int argc, char **argv) {
         if (form && strcmp(all[i].form, form)) continue;
         rows[nrows++].s = all[i];
     }
-
-    clt_device d;
-    if (clt_device_open(&d, device) != 0) return 1;
     if (!json) {
         fprintf(stderr, "device [%d] %s (%s, driver %s); CLBlast %s; median of %ld\n", d.index, d.name,
                 d.platform_name, d.driver_version, CLT_CLBLAST_VERSION, repeats);

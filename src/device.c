@@ -398,6 +398,7 @@ int clt_device_open(clt_device *d, const char *selector) {
     clGetDeviceInfo(d->id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof d->local_mem, &d->local_mem, NULL);
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof d->max_work_group, &d->max_work_group, NULL);
     d->is_gpu = (d->type & CL_DEVICE_TYPE_GPU) != 0;
+    d->conv_dweight_nn = !d->is_gpu;
     d->wg1d = CLT_MIN(d->is_gpu ? 256 : 64, d->max_work_group);
 
     cl_int err;

@@ -32,6 +32,10 @@ typedef struct clt_device {
     size_t max_work_group;
     size_t wg1d; /* work-group size used for 1-D element-wise kernels on this device */
     bool is_gpu;
+    /* Convolution weight gradients as dout · colT with a transposed im2col (true: CPU devices, where
+       CLBlast's product with a transposed operand runs at half speed) or as dout · colᵀ (GPUs, where
+       the NT product takes the split-k path). Tests flip it to check both. */
+    bool conv_dweight_nn;
 
     cl_program program; /* every kernel of cl/NAME.cl */
     char *kernel_dir;

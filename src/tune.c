@@ -454,7 +454,7 @@ static size_t pick_threshold(clt_device *d, workload *w, cand *xg, cand *dr, int
    second even before tuning; every form (NN, TN, NT) and both nets are in it. */
 static int build_net_workload(clt_device *d, const char *net, size_t chunk, workload *w) {
     clt_gemm_shape all[64];
-    int n = clt_gemm_shapes(net, chunk, all, 64);
+    int n = clt_gemm_shapes(net, chunk, d->conv_dweight_nn, all, 64);
     w->cases = clt_calloc(64, sizeof(clt_gemm_case));
     w->n = 0;
     for (int i = 0; i < n; i++) {
@@ -466,8 +466,8 @@ static int build_net_workload(clt_device *d, const char *net, size_t chunk, work
 
 static int build_workload(clt_device *d, size_t chunk, workload *w) {
     clt_gemm_shape all[128];
-    int n = clt_gemm_shapes("caffenet", chunk ? chunk : 4, all, 64);
-    n += clt_gemm_shapes("small", 0, all + n, 64);
+    int n = clt_gemm_shapes("caffenet", chunk ? chunk : 4, d->conv_dweight_nn, all, 64);
+    n += clt_gemm_shapes("small", 0, d->conv_dweight_nn, all + n, 64);
     static const char *const pick[][3] = {
         {"caffenet", "conv1", "fwd"},   {"caffenet", "conv2/g2", "fwd"}, {"caffenet", "conv3", "fwd"},
         {"caffenet", "conv3", "bwd-d"}, {"caffenet", "conv3", "bwd-w"},  {"caffenet", "conv5/g2", "bwd-w"},

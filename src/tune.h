@@ -19,9 +19,10 @@ typedef struct clt_gemm_shape {
 } clt_gemm_shape;
 
 /* Fills `out` with the GEMMs of `net` ("small": the Fashion-MNIST net, batch 128; "caffenet": batch
-   256, convolutions `chunk` images at a time) for one group of each layer, forward and backward.
+   256, convolutions `chunk` images at a time) for one group of each layer, forward and backward;
+   convolution weight gradients in the form the layers use on a device with that `conv_dweight_nn`.
    Returns the count, or -1 for an unknown net. */
-int clt_gemm_shapes(const char *net, size_t chunk, clt_gemm_shape *out, int max);
+int clt_gemm_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max);
 static inline double clt_gemm_flops(const clt_gemm_shape *s) { return 2.0 * s->m * s->n * s->k; }
 
 /* Device buffers and host copies for running one shape. */

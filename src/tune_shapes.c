@@ -44,7 +44,7 @@ static void put(clt_gemm_shape *out, int *n, int max, const char *net, const cha
     s->a_off = a_off, s->b_off = b_off, s->c_off = c_off, s->beta = beta;
 }
 
-int clt_gemm_shapes(const char *net, size_t chunk, clt_gemm_shape *out, int max) {
+int clt_gemm_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max) {
     const conv_def *convs;
     const fc_def *fcs;
     size_t nconv, nfc, batch;
@@ -72,8 +72,12 @@ int clt_gemm_shapes(const char *net, size_t chunk, clt_gemm_shape *out, int max)
         if (!c->first)
             put(out, &n, max, net, c->name, c->groups, "bwd-d", true, false, c->k, cols, c->m, c->k, ld, cols, 0, off,
                 0, 0.0f);
-        put(out, &n, max, net, c->name, c->groups, "bwd-w", false, true, c->m, c->k, cols, ld, cols, c->k, off, 0, 0,
-            1.0f);
+        if (conv_dweight_nn) /* dout · colT, colT the chunk's transposed im2col block */
+            put(out, &n, max, net, c->name, c->groups, "bwd-w", false, false, c->m, c->k, cols, ld, c->k, c->k, off, 0,
+                0, 1.0f);
+        else
+            put(out, &n, max, net, c->name, c->groups, "bwd-w", false, true, c->m, c->k, cols, ld, cols, c->k, off, 0,
+                0, 1.0f);
     }
     for (size_t i = 0; i < nfc; i++) {
         const fc_def *f = &fcs[i];

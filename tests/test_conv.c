@@ -245,6 +245,20 @@ static void check_case(const conv_case *s, uint64_t seed) {
         free_outputs(&part), free_outputs(&part_again);
     }
 
+    /* the weight-gradient layout this device does not use by default (transposed im2col and a plain
+       product on CPUs, im2col and a product with colᵀ on GPUs), whole batch and chunks of 1 */
+    clt_device *d = t_device();
+    d->conv_dweight_nn = !d->conv_dweight_nn;
+    for (int chunk = s->n; chunk >= 1; chunk = chunk > 1 ? 1 : 0) {
+        char what[96];
+        snprintf(what, sizeof what, ", dweight %s, chunks of %d, vs reference",
+                 d->conv_dweight_nn ? "from transposed im2col" : "from im2col", chunk);
+        conv_outputs other = run_device(s, &in, chunk, true);
+        close_all(what, what, s, &other, y, ref_dx, ref_dw, ref_db, &in, DEV_ATOL, DEV_RTOL);
+        free_outputs(&other);
+    }
+    d->conv_dweight_nn = !d->conv_dweight_nn;
+
     /* din.mem == NULL skips the input gradient and changes nothing else */
     conv_outputs no_din = run_device(s, &in, s->n, false);
     same_bits_all("backward without din, same dweight and dbias", s, &whole, &no_din, &in);
@@ -270,14 +284,17 @@ static void check_indirect_gemm(const conv_case *s, uint64_t seed) {
     ref_conv_forward(y, x, weight, bias, s->n, s->c, s->h, s->w, s->m, s->k, s->stride, s->pad, s->group);
     ref_conv_backward(dx, dw, db, dy, x, weight, s->n, s->c, s->h, s->w, s->m, s->k, s->stride, s->pad, s->group);
     int chunks[] = {s->n, 1};
-    for (size_t c = 0; c < CLT_ARRAY_LEN(chunks); c++) {
-        int chunk = chunks[c];
-        char what[80];
-        snprintf(what, sizeof what, " (CLBlast indirect GEMM, chunks of %d) vs reference", chunk);
-        conv_outputs o = run_device(s, &in, chunk, true);
-        close_all(what, what, s, &o, y, dx, dw, db, &in, DEV_ATOL, DEV_RTOL);
-        free_outputs(&o);
-    }
+    clt_device *d = t_device();
+    for (int layout = 0; layout < 2; layout++, d->conv_dweight_nn = !d->conv_dweight_nn)
+        for (size_t c = 0; c < CLT_ARRAY_LEN(chunks); c++) {
+            int chunk = chunks[c];
+            char what[120];
+            snprintf(what, sizeof what, " (CLBlast indirect GEMM, dweight %s, chunks of %d) vs reference",
+                     d->conv_dweight_nn ? "from transposed im2col" : "from im2col", chunk);
+            conv_outputs o = run_device(s, &in, chunk, true);
+            close_all(what, what, s, &o, y, dx, dw, db, &in, DEV_ATOL, DEV_RTOL);
+            free_outputs(&o);
+        }
     free(x), free(weight), free(bias), free(dy), free(y), free(dx), free(dw), free(db);
     free_inputs(&in);
 }

@@ -1,5 +1,6 @@
 /* conv.c — convolution on CNHW activations: im2col + one CLBlast SGEMM per group and chunk of images,
-   written straight into the strided output; backward recomputes im2col and gathers with col2im. */
+   written straight into the strided output; backward recomputes im2col (transposed per group where
+   the device prefers the weight gradient as a plain product) and gathers with col2im. */
 #include <limits.h>
 
 #include "gemm.h"
@@ -48,6 +49,15 @@ static void im2col(clt_device *d, const clt_conv *l, int n, int first, int image
                CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_VIEW(col), CLT_VIEW(in));
 }
 
+/* im2col's entries with each group's block transposed to [cols][k_g] (see conv_im2col_t). */
+static void im2col_t(clt_device *d, const clt_conv *l, int n, int first, int images, clt_view col, clt_view in) {
+    int cols = images * l->ho * l->wo;
+    CLT_LAUNCH(d, "conv_im2col_t", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->c}), ((size_t[]){d->wg1d, 1}),
+               CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride),
+               CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(l->c / l->group),
+               CLT_VIEW(col), CLT_VIEW(in));
+}
+
 void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
                       clt_view bias, clt_view col, size_t col_floats) {
     int chunk = chunk_images(d, l, n, col_floats, "conv forward");
@@ -89,10 +99,19 @@ void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, cl
             clt_view dout_g = clt_shift(dout, g * m_g * row + first * hw_out);
             clt_view col_g = clt_shift(col, g * k_g * cols);
             if (dweight.mem) {
-                /* col is overwritten by dcol below, so each chunk recomputes it */
-                if (g == 0) im2col(d, l, n, first, images, col, in);
-                clt_gemm(d, false, true, m_g, k_g, cols, 1.0f, dout_g, row, col_g, cols, first ? 1.0f : 0.0f,
-                         clt_shift(dweight, g * m_g * k_g), k_g, "conv backward dweight");
+                /* col is overwritten by dcol below, so each chunk recomputes it; group g's block stays
+                   where it was in either layout, so dcol of group g never overwrites group g + 1's */
+                clt_view dweight_g = clt_shift(dweight, g * m_g * k_g);
+                float beta = first ? 1.0f : 0.0f;
+                if (d->conv_dweight_nn) {
+                    if (g == 0) im2col_t(d, l, n, first, images, col, in);
+                    clt_gemm(d, false, false, m_g, k_g, cols, 1.0f, dout_g, row, col_g, k_g, beta, dweight_g, k_g,
+                             "conv backward dweight");
+                } else {
+                    if (g == 0) im2col(d, l, n, first, images, col, in);
+                    clt_gemm(d, false, true, m_g, k_g, cols, 1.0f, dout_g, row, col_g, cols, beta, dweight_g, k_g,
+                             "conv backward dweight");
+                }
             }
             if (din.mem)
                 clt_gemm(d, true, false, k_g, cols, m_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g, dout_g, row,
