@@ -413,6 +413,26 @@ static int upload_batch(run *r, int slot) {
     return 0;
 }
 
+/* A run whose final.ckpt holds all of max_iter is done: --resume leaves it, its metrics.csv among
+   its files, exactly as it is. Resuming it from its newest snapshot would trim metrics.csv back to
+   that snapshot first, and a kill before the last rows were written again would leave a finished
+   run with a shorter metrics.csv than it had. */
+static bool finished(run *r) {
+    char *final = clt_path_join(r->out, "final.ckpt");
+    bool done = false;
+    if (clt_file_exists(final)) {
+        clt_checkpoint ck;
+        if (clt_checkpoint_load(&ck, final) == 0) {
+            done = ck.iter >= r->cfg->max_iter && ck.seed == r->cfg->seed;
+            if (done && !r->quiet)
+                fprintf(stderr, "%s: finished at iteration %" PRId64 "; nothing to resume\n", final, ck.iter);
+            clt_checkpoint_free(&ck);
+        }
+    }
+    free(final);
+    return done;
+}
+
 int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     run R = {0}, *r = &R;
     r->cfg = cfg;
@@ -421,6 +441,10 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     int status = CLT_EXIT_ERROR;
     if (open_output(r, opt->resume) != 0) {
         status = CLT_EXIT_USAGE;
+        goto done;
+    }
+    if (opt->resume && finished(r)) {
+        status = CLT_EXIT_OK;
         goto done;
     }
     {

@@ -93,7 +93,12 @@ for round in 1 2 3 4; do
         flock -n "$run/.study.lock" true
         free=$?
         alive=0
-        for p in $trainers; do kill -0 "$p" 2>/dev/null && alive=1; done
+        # a trainer that has exited but is not yet reaped (a zombie: its files, the lock among them,
+        # are closed) answers kill -0, so its state is read instead
+        for p in $trainers; do
+            state=$(sed 's/.*) //' "/proc/$p/stat" 2> /dev/null | cut -d' ' -f1)
+            [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] && alive=1
+        done
         [ $alive = 1 ] && check "kill $round: while networks of the killed runner still run, the run stays locked" \
             test $free -ne 0
     fi

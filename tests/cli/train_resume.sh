@@ -71,6 +71,9 @@ check "validating every iteration trains exactly as validating once at the end" 
 rc=$?
 check "rerunning into a used output folder without --resume is refused (exit $rc)" \
     sh -c "[ $rc -eq 2 ] && grep -q 'already holds a run' '$WORK/err'"
+( cd "$WORK/straight" && md5sum * ) > "$WORK/before.md5"
 "$CLT" -c "$WORK/straight.ini" --quiet --resume
 check "--resume of a finished run changes nothing" cmp -s "$WORK/straight/final.ckpt" "$WORK/killed_7/final.ckpt"
+check "... not a byte of any of its files (metrics.csv, log, snapshots)" \
+    bash -c "cd '$WORK/straight' && md5sum -c --quiet '$WORK/before.md5' && [ \$(ls | wc -l) = \$(wc -l < '$WORK/before.md5') ]"
 finish
