@@ -3,7 +3,7 @@
 # and data tool (no OpenCL, seconds): every network finishes after its data and its base, a second
 # make has nothing to do, an interrupted network resumes, and DEVICES hands out a device pool.
 set -u
-build=${1:?usage: study_make.sh BUILD_DIR}
+build=$(cd "${1:?usage: study_make.sh BUILD_DIR}" && pwd)
 src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 stub=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_make.XXXXXX")
@@ -43,10 +43,10 @@ check "every network ran on a device of the pool, both used" bash -c \
 check "no data was prepared twice" test "$(grep -c '^data' "$tmp/log")" = 0
 
 
-# The paper's whole study: make -n lists every network's training once, and each transfer net after
-# the base net it copies from.
+# The paper's whole study (its data folders go under $tmp, the working directory): make -n lists
+# every network's training once, and each transfer net after the base net it copies from.
 paper=$tmp/paper
-check "--emit make on conf/study/paper.ini" "$build/cltransfer" study -c "$src/conf/study/paper.ini" -o "$paper" --emit make
+check "--emit make on conf/study/paper.ini" env -C "$tmp" "$build/cltransfer" study -c "$src/conf/study/paper.ini" -o "$paper" --emit make
 make -n -f "$paper/Makefile" > "$tmp/paper.n" 2> "$tmp/paper.err"
 check "... make -n accepts it" test ! -s "$tmp/paper.err"
 check "... 147 networks, each once" bash -c \

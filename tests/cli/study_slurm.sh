@@ -3,7 +3,7 @@
 # after the one before with afterok), what it hands sbatch (a stand-in sbatch records the calls),
 # and its array tasks run by hand in stage order completing the study with a stub trainer.
 set -u
-build=${1:?usage: study_slurm.sh BUILD_DIR}
+build=$(cd "${1:?usage: study_slurm.sh BUILD_DIR}" && pwd)
 src=${CLT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 stub=$src/tests/data/study
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clt_study_slurm.XXXXXX")
@@ -61,7 +61,7 @@ check "a task of a finished node does nothing" bash -c \
 
 # The paper's whole study (147 networks): the script parses, every network is in exactly one stage, and the stand-in sbatch takes one array per stage, each after the one before.
 paper=$tmp/paper
-check "--emit slurm on conf/study/paper.ini" "$build/cltransfer" study -c "$src/conf/study/paper.ini" -o "$paper" --emit slurm
+check "--emit slurm on conf/study/paper.ini" env -C "$tmp" "$build/cltransfer" study -c "$src/conf/study/paper.ini" -o "$paper" --emit slurm
 check "... a bash script" bash -n "$paper/study.slurm"
 check "... its stages hold 147 networks, each once" bash -c \
     "sed -n '/^STAGE[0-9]*=(/,/)/p' '$paper/study.slurm' | grep -o 'net:/[^ )]*' > '$tmp/paper.nets' &&
