@@ -6,36 +6,13 @@
 // neighbouring work-items touch neighbouring addresses (coalesced on GPUs, vectorised by PoCL).
 
 // Work-item (j, ch): output column j of channel ch; writes its k·k rows of col. `first` is the
-// chunk's first image in the n-image input.
+// chunk's first image in the n-image input. With `transposed`, each group's block of col (cg
+// channels, k_g = cg·k·k rows) is written as [cols][k_g] instead of [k_g][cols], and stays where it
+// was: the weight gradient dout · colᵀ is then a plain product, which CLBlast runs about twice as
+// fast on CPU devices as one with a transposed operand (it copies the whole of it first).
 __kernel void conv_im2col(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
-                          __global float *col, int col_off, __global const float *in, int in_off) {
-    int j = get_global_id(0);
-    int ch = get_global_id(1);
-    if (j >= cols) return;
-    int ox = j % wo;
-    int rest = j / wo;
-    int oy = rest % ho;
-    int img = rest / ho;
-    int y0 = oy * stride - pad, x0 = ox * stride - pad;
-    __global const float *plane = in + in_off + (ch * n + first + img) * h * w;
-    __global float *dst = col + col_off + ch * k * k * cols + j;
-    for (int ky = 0; ky < k; ky++) {
-        int y = y0 + ky;
-        bool row_inside = y >= 0 && y < h;
-        for (int kx = 0; kx < k; kx++) {
-            int x = x0 + kx;
-            float v = 0.0f;
-            if (row_inside && x >= 0 && x < w) v = plane[y * w + x];
-            dst[(ky * k + kx) * cols] = v;
-        }
-    }
-}
-
-// The same entries transposed within each group: group g's block is [cols][k_g], k_g = cg·k·k, so
-// the weight gradient dout · colᵀ becomes a plain product, which CLBlast runs about twice as fast on
-// CPU devices as one with a transposed operand (it copies the whole transposed column matrix first).
-__kernel void conv_im2col_t(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
-                            int cg, __global float *col, int col_off, __global const float *in, int in_off) {
+                          int cg, int transposed, __global float *col, int col_off, __global const float *in,
+                          int in_off) {
     int j = get_global_id(0);
     int ch = get_global_id(1);
     if (j >= cols) return;
@@ -45,8 +22,9 @@ __kernel void conv_im2col_t(int cols, int n, int h, int w, int k, int stride, in
     int img = rest / ho;
     int y0 = oy * stride - pad, x0 = ox * stride - pad;
     int kk = k * k, k_g = cg * kk;
+    int row_step = transposed ? 1 : cols, col_step = transposed ? k_g : 1;
     __global const float *plane = in + in_off + (ch * n + first + img) * h * w;
-    __global float *dst = col + col_off + (ch / cg) * k_g * cols + j * k_g + (ch % cg) * kk;
+    __global float *dst = col + col_off + (ch / cg) * k_g * cols + (ch % cg) * kk * row_step + j * col_step;
     for (int ky = 0; ky < k; ky++) {
         int y = y0 + ky;
         bool row_inside = y >= 0 && y < h;
@@ -54,7 +32,7 @@ __kernel void conv_im2col_t(int cols, int n, int h, int w, int k, int stride, in
             int x = x0 + kx;
             float v = 0.0f;
             if (row_inside && x >= 0 && x < w) v = plane[y * w + x];
-            dst[ky * k + kx] = v;
+            dst[(ky * k + kx) * row_step] = v;
         }
     }
 }

@@ -42,20 +42,14 @@ static int chunk_images(clt_device *d, const clt_conv *l, int n, size_t col_floa
     return (int)images;
 }
 
-static void im2col(clt_device *d, const clt_conv *l, int n, int first, int images, clt_view col, clt_view in) {
+/* transposed: each group's block as [cols][k_g] (see conv_im2col). */
+static void im2col(clt_device *d, const clt_conv *l, int n, int first, int images, bool transposed, clt_view col,
+                   clt_view in) {
     int cols = images * l->ho * l->wo;
     CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->c}), ((size_t[]){d->wg1d, 1}),
                CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride),
-               CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_VIEW(col), CLT_VIEW(in));
-}
-
-/* im2col's entries with each group's block transposed to [cols][k_g] (see conv_im2col_t). */
-static void im2col_t(clt_device *d, const clt_conv *l, int n, int first, int images, clt_view col, clt_view in) {
-    int cols = images * l->ho * l->wo;
-    CLT_LAUNCH(d, "conv_im2col_t", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->c}), ((size_t[]){d->wg1d, 1}),
-               CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride),
                CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(l->c / l->group),
-               CLT_VIEW(col), CLT_VIEW(in));
+               CLT_INT(transposed), CLT_VIEW(col), CLT_VIEW(in));
 }
 
 void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
@@ -70,7 +64,7 @@ void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt
     for (int first = 0; first < n; first += chunk) {
         int images = CLT_MIN(chunk, n - first);
         size_t cols = images * hw_out;
-        im2col(d, l, n, first, images, col, in);
+        im2col(d, l, n, first, images, false, col, in);
         for (int g = 0; g < l->group; g++)
             clt_gemm(d, false, false, m_g, cols, k_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g,
                      clt_shift(col, g * k_g * cols), cols, bias.mem ? 1.0f : 0.0f,
@@ -101,17 +95,10 @@ void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, cl
             if (dweight.mem) {
                 /* col is overwritten by dcol below, so each chunk recomputes it; group g's block stays
                    where it was in either layout, so dcol of group g never overwrites group g + 1's */
-                clt_view dweight_g = clt_shift(dweight, g * m_g * k_g);
-                float beta = first ? 1.0f : 0.0f;
-                if (d->conv_dweight_nn) {
-                    if (g == 0) im2col_t(d, l, n, first, images, col, in);
-                    clt_gemm(d, false, false, m_g, k_g, cols, 1.0f, dout_g, row, col_g, k_g, beta, dweight_g, k_g,
-                             "conv backward dweight");
-                } else {
-                    if (g == 0) im2col(d, l, n, first, images, col, in);
-                    clt_gemm(d, false, true, m_g, k_g, cols, 1.0f, dout_g, row, col_g, cols, beta, dweight_g, k_g,
-                             "conv backward dweight");
-                }
+                bool nn = d->conv_dweight_nn;
+                if (g == 0) im2col(d, l, n, first, images, nn, col, in);
+                clt_gemm(d, false, !nn, m_g, k_g, cols, 1.0f, dout_g, row, col_g, nn ? k_g : cols, first ? 1.0f : 0.0f,
+                         clt_shift(dweight, g * m_g * k_g), k_g, "conv backward dweight");
             }
             if (din.mem)
                 clt_gemm(d, true, false, k_g, cols, m_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g, dout_g, row,
