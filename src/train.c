@@ -377,10 +377,6 @@ static void teardown(run *r) {
 
 /* ---- the loop ---- */
 
-/* Fills host buffer `slot` with batch `iter` and uploads it without blocking: the host prepares the
-   next batch while the device trains on this one. */
-static int upload_batch(run *r, int slot);
-
 static void wait_upload(run *r, int slot) {
     if (r->upload_done[slot]) {
         clWaitForEvents(1, &r->upload_done[slot]);
@@ -389,14 +385,8 @@ static void wait_upload(run *r, int slot) {
     }
 }
 
-static int stage_batch(run *r, int slot, int64_t iter) {
-    wait_upload(r, slot); /* the host buffer is the source of a write that may still be running */
-    if (clt_reader_train_batch(r->train, (uint64_t)iter, r->host_in[slot], r->host_labels[slot]) != 0) return -1;
-    return upload_batch(r, slot);
-}
-
-/* Validation passes run through the same input buffers, so the batch staged before one is uploaded
-   again after it, from the host copy the slot still holds. */
+/* Uploads host buffer `slot` into the net's input without blocking. Validation passes run through
+   the same input buffers, so the batch staged before one is uploaded again after it from here. */
 static int upload_batch(run *r, int slot) {
     clt_net *net = &r->net;
     cl_event e1 = NULL;
@@ -411,6 +401,14 @@ static int upload_batch(run *r, int slot) {
     if (!clt_check_cl(&r->dev, err, "clEnqueueWriteBuffer", "labels")) return -1;
     r->upload_done[slot] = e1;
     return 0;
+}
+
+/* Fills host buffer `slot` with batch `iter` and uploads it without blocking: the host prepares the
+   next batch while the device trains on this one. */
+static int stage_batch(run *r, int slot, int64_t iter) {
+    wait_upload(r, slot); /* the host buffer is the source of a write that may still be running */
+    if (clt_reader_train_batch(r->train, (uint64_t)iter, r->host_in[slot], r->host_labels[slot]) != 0) return -1;
+    return upload_batch(r, slot);
 }
 
 /* A run whose final.ckpt holds all of max_iter is done: --resume leaves it, its metrics.csv among

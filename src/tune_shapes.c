@@ -72,12 +72,9 @@ int clt_gemm_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gem
         if (!c->first)
             put(out, &n, max, net, c->name, c->groups, "bwd-d", true, false, c->k, cols, c->m, c->k, ld, cols, 0, off,
                 0, 0.0f);
-        if (conv_dweight_nn) /* dout · colT, colT the chunk's transposed im2col block */
-            put(out, &n, max, net, c->name, c->groups, "bwd-w", false, false, c->m, c->k, cols, ld, c->k, c->k, off, 0,
-                0, 1.0f);
-        else
-            put(out, &n, max, net, c->name, c->groups, "bwd-w", false, true, c->m, c->k, cols, ld, cols, c->k, off, 0,
-                0, 1.0f);
+        /* dout · colᵀ, or dout · colT from the transposed im2col block (as clt_conv_backward) */
+        put(out, &n, max, net, c->name, c->groups, "bwd-w", false, !conv_dweight_nn, c->m, c->k, cols, ld,
+            conv_dweight_nn ? c->k : cols, c->k, off, 0, 0, 1.0f);
     }
     for (size_t i = 0; i < nfc; i++) {
         const fc_def *f = &fcs[i];
