@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "util.h"
+#include "util/util.h"
 
 typedef struct bench_command {
     const char *name, *help;

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "bench.h"
-#include "tune.h"
-#include "tuning.h"
-#include "util.h"
+#include "tune/tune.h"
+#include "device/tuning.h"
+#include "util/util.h"
 #ifdef CLT_HAVE_OPENBLAS
 #include "openblas_gemm.h"
 #endif

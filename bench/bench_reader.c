@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "image.h"
-#include "mt19937.h"
-#include "pack.h"
-#include "packbuild.h"
-#include "reader.h"
-#include "util.h"
+#include "data/image.h"
+#include "util/mt19937.h"
+#include "data/pack.h"
+#include "data/packbuild.h"
+#include "data/reader.h"
+#include "util/util.h"
 
 static const char *help =
     "usage: cltransfer-bench reader [options]\n"

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "bench.h"
-#include "config.h"
-#include "device.h"
-#include "net.h"
-#include "solver.h"
+#include "net/config.h"
+#include "device/device.h"
+#include "net/net.h"
+#include "net/solver.h"
 
 #define MAX_OPS 96
 

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "bench.h"
-#include "tune.h"
-#include "tuning.h"
-#include "util.h"
+#include "tune/tune.h"
+#include "device/tuning.h"
+#include "util/util.h"
 
 static void usage(FILE *out) {
     char *user = clt_tuning_user_path();

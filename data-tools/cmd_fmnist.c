@@ -4,10 +4,10 @@
 #include <zlib.h>
 
 #include "data_tools.h"
-#include "pack.h"
-#include "packbuild.h"
-#include "split.h"
-#include "util.h"
+#include "data/pack.h"
+#include "data/packbuild.h"
+#include "data/split.h"
+#include "util/util.h"
 
 #define FMNIST_CLASSES 10
 #define IDX_MAX_COUNT 10000000u

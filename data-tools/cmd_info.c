@@ -4,9 +4,9 @@
 #include <zlib.h>
 
 #include "data_tools.h"
-#include "pack.h"
-#include "progress.h"
-#include "util.h"
+#include "data/pack.h"
+#include "util/progress.h"
+#include "util/util.h"
 
 static const char *help =
     "usage: cltransfer-data info FILE [--quick] [--no-progress]\n"

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "data_tools.h"
-#include "pack.h"
-#include "packbuild.h"
-#include "util.h"
+#include "data/pack.h"
+#include "data/packbuild.h"
+#include "util/util.h"
 
 static const char *help =
     "usage: cltransfer-data mean PACK [-o OUT.mean] [--threads N] [--no-progress]\n"

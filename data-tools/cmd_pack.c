@@ -1,5 +1,5 @@
 /* cmd_pack.c — `cltransfer-data pack`: gathers labelled JPEGs from a folder tree or list file, applies a
-   class list and per-class reduction, and packs them (src/packbuild.c does the work). */
+   class list and per-class reduction, and packs them (src/data/packbuild.c does the work). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 
 #include "data_tools.h"
-#include "pack.h"
-#include "packbuild.h"
-#include "split.h"
-#include "util.h"
+#include "data/pack.h"
+#include "data/packbuild.h"
+#include "data/split.h"
+#include "util/util.h"
 
 static const char *help =
     "usage: cltransfer-data pack (--imagenet DIR | --folders DIR | --list FILE --root DIR) -o OUT.pack [options]\n"

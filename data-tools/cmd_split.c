@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 
 #include "data_tools.h"
-#include "pack.h"
-#include "packbuild.h"
-#include "split.h"
-#include "util.h"
+#include "data/pack.h"
+#include "data/packbuild.h"
+#include "data/split.h"
+#include "util/util.h"
 
 static const char *help =
     "usage: cltransfer-data split --random --seed S [--classes K] -o PREFIX\n"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "data_tools.h"
-#include "util.h"
+#include "util/util.h"
 
 int dt_int(const char *name, const char *text, long lo, long hi, long *out) {
     char *end;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "data_tools.h"
-#include "util.h"
+#include "util/util.h"
 
 typedef struct command {
     const char *name, *help;

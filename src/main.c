@@ -6,12 +6,12 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
-#include "config.h"
-#include "device.h"
-#include "report.h"
-#include "study.h"
-#include "train.h"
+#include "net/checkpoint.h"
+#include "net/config.h"
+#include "device/device.h"
+#include "study/report.h"
+#include "study/study.h"
+#include "net/train.h"
 
 /* Prints a checkpoint's header and, per blob, its shape, CRC32 and value range, so checkpoints can
    be compared layer by layer (a frozen layer keeps its CRC). */

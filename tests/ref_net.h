@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "net.h"
+#include "net/net.h"
 
 typedef struct ref_net {
     const clt_net *shape; /* the device net whose arch and layer table this mirrors */

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "net/checkpoint.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/clt_test_ckpt_XXXXXX";

@@ -8,12 +8,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
-#include "config.h"
-#include "pack.h"
-#include "study.h"
+#include "net/checkpoint.h"
+#include "net/config.h"
+#include "data/pack.h"
+#include "study/study.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 static char tmp[256];
 

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "pack.h"
+#include "data/image.h"
+#include "data/pack.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 static char tmp[256];
 static char tool[4096];

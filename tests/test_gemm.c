@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "gemm.h"
+#include "device/gemm.h"
 #include "testutil.h"
-#include "tune.h"
+#include "tune/tune.h"
 
 static void check(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_extra, size_t c_off, float beta,
                   uint64_t seed) {

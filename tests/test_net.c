@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net.h"
+#include "net/net.h"
 #include "ref.h"
 #include "ref_net.h"
 #include "testutil.h"

@@ -11,10 +11,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "image.h"
-#include "pack.h"
+#include "data/image.h"
+#include "data/pack.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 static char tmp[256];
 static char tool[4096];

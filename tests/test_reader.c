@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "pack.h"
-#include "reader.h"
+#include "data/image.h"
+#include "data/pack.h"
+#include "data/reader.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 #define N 37
 #define C 3

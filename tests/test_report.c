@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report.h"
+#include "study/report.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 static void test_best_mean(void) {
     double v[12] = {0.5, 0.9, 0.1, 0.7, 0.8, 0.2, 0.6, 0.3, 0.95, 0.4, 0.85, 0.65};

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mt19937.h"
-#include "split.h"
+#include "util/mt19937.h"
+#include "data/split.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 static const char *data_dir(void) {
     const char *d = getenv("CLT_TEST_DATA");

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report.h"
-#include "study.h"
+#include "study/report.h"
+#include "study/study.h"
 #include "testutil.h"
-#include "util.h"
+#include "util/util.h"
 
 static const char *source_dir(void) {
     const char *d = getenv("CLT_SOURCE_DIR");

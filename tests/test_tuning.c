@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "tuning.h"
+#include "device/tuning.h"
 
 static clt_tuning_key key(const char *type, const char *platform, const char *device, const char *driver,
                           const char *simd) {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device.h"
+#include "device/device.h"
 
 /* Opens the device from $CLTRANSFER_TEST_DEVICE (default: the default device); exits 1 on failure. */
 clt_device *t_device(void);

@@ -1,5 +1,5 @@
 /* accuracy.c — top-1 / top-5 correctness flags per image (Caffe's rule); the caller sums them. */
-#include "layers.h"
+#include "layers/layers.h"
 
 /* The largest power of two within the device's 1-D work-group size: the kernel's tree reduction
    halves the group. */

@@ -3,8 +3,8 @@
    the device prefers the weight gradient as a plain product) and gathers with col2im. */
 #include <limits.h>
 
-#include "gemm.h"
-#include "layers.h"
+#include "device/gemm.h"
+#include "layers/layers.h"
 
 void clt_conv_init(clt_conv *l, int c, int h, int w, int m, int k, int stride, int pad, int group) {
     *l = (clt_conv){.c = c, .h = h, .w = w, .m = m, .k = k, .stride = stride, .pad = pad, .group = group};

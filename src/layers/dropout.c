@@ -1,6 +1,6 @@
 /* dropout.c — dropout with a stateless mask: element i is kept by a hash of (seed, i), on the device
    and here alike, so nothing is stored between forward and backward and a seed replays a mask. */
-#include "layers.h"
+#include "layers/layers.h"
 
 /* splitmix64's finalizer; must stay identical to dropout_mix in cl/dropout.cl. */
 static uint64_t dropout_mix(uint64_t z) {

@@ -1,6 +1,6 @@
 /* ip.c — inner product (fully connected) on [images][features], three CLBlast SGEMMs and two small kernels. */
-#include "gemm.h"
-#include "layers.h"
+#include "device/gemm.h"
+#include "layers/layers.h"
 
 void clt_ip_forward(clt_device *d, const clt_ip *l, int n, clt_view out, clt_view in, clt_view weight, clt_view bias) {
     size_t count = (size_t)n * l->out;

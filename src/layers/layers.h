@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device.h"
+#include "device/device.h"
 
 /* ---------------- convolution (src/layers/conv.c, cl/conv.cl) ----------------
    im2col / col2im kernels + CLBlast SGEMM; stride, padding, groups, bias. */

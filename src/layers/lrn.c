@@ -1,5 +1,5 @@
 /* lrn.c — local response normalisation across channels (Caffe's LRN, ACROSS_CHANNELS) on CNHW. */
-#include "layers.h"
+#include "layers/layers.h"
 
 /* The 2-D grid of cl/lrn.cl: n·h·w positions (rounded up to the work-group) × channels. */
 static void lrn_grid(const clt_device *d, const clt_lrn *l, size_t cstride, size_t global[2], size_t local[2]) {

@@ -1,7 +1,7 @@
 /* pool.c — max pooling without padding, Caffe's rounded-up output size, argmax mask for backward. */
 #include <math.h>
 
-#include "layers.h"
+#include "layers/layers.h"
 
 static int pooled_size(int in, int k, int stride) {
     int out = (int)ceil((double)(in - k) / stride) + 1;

@@ -1,5 +1,5 @@
 /* relu.c — ReLU: out = max(in, 0); backward masks by the output, so in-place use is safe. */
-#include "layers.h"
+#include "layers/layers.h"
 
 void clt_relu_forward(clt_device *d, size_t count, clt_view out, clt_view in) {
     CLT_LAUNCH_1D(d, "relu_forward", count, CLT_INT(count), CLT_VIEW(out), CLT_VIEW(in));

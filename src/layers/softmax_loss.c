@@ -1,5 +1,5 @@
 /* softmax_loss.c — softmax with cross-entropy loss per image, one work-group per image. */
-#include "layers.h"
+#include "layers/layers.h"
 
 /* The largest power of two within the device's 1-D work-group size: the kernel's tree reduction
    halves the group. */

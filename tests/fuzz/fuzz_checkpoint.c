@@ -4,7 +4,7 @@
    in full, so a size that disagrees with the data shows up as an ASan report. */
 #include <string.h>
 
-#include "checkpoint.h"
+#include "net/checkpoint.h"
 #include "fuzz_common.h"
 
 static const uint8_t END_MAGIC[8] = {'C', 'L', 'T', 'E', 'N', 'D', '\n', 0};

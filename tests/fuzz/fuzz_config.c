@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "net/config.h"
 #include "fuzz_common.h"
 
 static char *written(const clt_config *c) {

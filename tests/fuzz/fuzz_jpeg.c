@@ -1,11 +1,11 @@
-/* fuzz_jpeg.c — libFuzzer target for src/image.c's JPEG path as the pack builder uses it: sniff the
+/* fuzz_jpeg.c — libFuzzer target for src/data/image.c's JPEG path as the pack builder uses it: sniff the
    format, decode to RGB and to grey, warp to a small size, re-encode, decode that into caller memory.
    TurboJPEG is not instrumented, so caller buffers carry a canary checked after each decode. */
 #include <string.h>
 #include <turbojpeg.h>
 
 #include "fuzz_common.h"
-#include "image.h"
+#include "data/image.h"
 
 #define MAX_PIXELS (1u << 22) /* larger images are valid but only cost time; the bound itself is
                                  CLT_IMAGE_MAX_PIXELS, reached by headers that claim more */

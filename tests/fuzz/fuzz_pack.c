@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "image.h"
-#include "pack.h"
-#include "reader.h"
+#include "data/image.h"
+#include "data/pack.h"
+#include "data/reader.h"
 
 #define HEADER CLT_PACK_HEADER_SIZE
 #define ENTRY CLT_PACK_ENTRY_SIZE

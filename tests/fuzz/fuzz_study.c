@@ -3,9 +3,9 @@
    config must load with clt_config_parse. */
 #include <string.h>
 
-#include "config.h"
+#include "net/config.h"
 #include "fuzz_common.h"
-#include "study.h"
+#include "study/study.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     clt_study s;

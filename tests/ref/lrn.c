@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "../ref.h"
-#include "util.h"
+#include "util/util.h"
 
 static void lrn_scale(double *scale, const double *in, int n, int c, int hw, int size, double alpha, double k) {
     int pre = (size - 1) / 2;

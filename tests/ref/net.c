@@ -1,4 +1,4 @@
-/* ref/net.c — the network in float64 NCHW from the layer references, mirroring src/net.c. */
+/* ref/net.c — the network in float64 NCHW from the layer references, mirroring src/net/net.c. */
 #include <stdlib.h>
 #include <string.h>
 

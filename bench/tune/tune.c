@@ -1,0 +1,610 @@
+/* tune.c — the CLBlast parameter search behind `cltransfer-bench tune`: times candidate parameter
+   sets through clt_gemm on the nets' own shapes (so CLBlast's padding, transposes and the
+   direct/indirect switch are all in the measurement), checks every candidate's results, and keeps
+   only what beats the parameters already in effect when both are timed side by side. */
+#include "tune/tune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/tuning.h"
+
+typedef struct cand {
+    char kernel[16];
+    int n;
+    char names[CLT_TUNING_MAX_PARAMS][32];
+    size_t values[CLT_TUNING_MAX_PARAMS];
+    double score, first_s; /* geometric-mean GFLOP/s; seconds of the first (compiling) pass */
+    bool ok;
+    int layout, temp, splitk; /* race mode only: clt_gemm_layout/clt_gemm_temp for this candidate, -2 leaves it */
+} cand;
+
+/* ---- search spaces: wider than CLBlast's own tuner, which stops at vector width 8 and tiles of
+   128 and so misses what a 16-wide SIMD CPU under PoCL wants ---- */
+
+typedef struct dim {
+    const char *name;
+    size_t v[8];
+    int n;
+} dim;
+
+static const dim xgemm_dims[] = {
+    {"GEMMK", {0, 1}, 2},          {"MWG", {16, 32, 64, 128, 256}, 5}, {"NWG", {16, 32, 64, 128, 256}, 5},
+    {"KWG", {8, 16, 32, 64}, 4},   {"MDIMC", {1, 2, 4, 8, 16, 32}, 6}, {"NDIMC", {1, 2, 4, 8, 16, 32}, 6},
+    {"MDIMA", {1, 2, 4, 8, 16, 32}, 6}, {"NDIMB", {1, 2, 4, 8, 16, 32}, 6}, {"KWI", {1, 2, 4, 8}, 4},
+    {"VWM", {1, 2, 4, 8, 16}, 5},  {"VWN", {1, 2, 4, 8, 16}, 5},      {"STRM", {0, 1}, 2},
+    {"STRN", {0, 1}, 2},           {"SA", {0, 1}, 2},                 {"SB", {0, 1}, 2},
+    {"KREG", {1, 2, 4, 8, 16}, 5}};
+static const dim direct_dims[] = {
+    {"WGD", {8, 16, 32, 64, 128}, 5},   {"MDIMCD", {1, 2, 4, 8, 16, 32}, 6}, {"NDIMCD", {1, 2, 4, 8, 16, 32}, 6},
+    {"MDIMAD", {1, 2, 4, 8, 16, 32}, 6}, {"NDIMBD", {1, 2, 4, 8, 16, 32}, 6}, {"KWID", {1, 2, 4, 8, 16}, 5},
+    {"VWMD", {1, 2, 4, 8, 16}, 5},      {"VWND", {1, 2, 4, 8, 16}, 5},      {"PADA", {0, 1}, 2},
+    {"PADB", {0, 1}, 2}};
+
+/* Starting points: what measured well on PoCL CPUs (AVX-512 and AVX2) and the shapes CLBlast's own
+   database favours on GPUs. Each is checked against the device's limits before use. */
+static const char *const xgemm_seeds[] = {
+    "GEMMK=0 KREG=1 KWG=16 KWI=1 MDIMA=2 MDIMC=2 MWG=32 NDIMB=8 NDIMC=8 NWG=128 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=8",
+    "GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=4 MDIMC=4 MWG=64 NDIMB=4 NDIMC=4 NWG=32 SA=0 SB=0 STRM=0 STRN=0 VWM=8 VWN=4",
+    "GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=4 MDIMC=4 MWG=64 NDIMB=8 NDIMC=8 NWG=128 SA=0 SB=0 STRM=0 STRN=0 VWM=8 VWN=4",
+    "GEMMK=0 KREG=1 KWG=16 KWI=2 MDIMA=8 MDIMC=8 MWG=128 NDIMB=16 NDIMC=16 NWG=128 SA=0 SB=0 STRM=1 STRN=1 VWM=8 VWN=4",
+    "GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=16 MDIMC=16 MWG=64 NDIMB=8 NDIMC=8 NWG=64 SA=0 SB=0 STRM=0 STRN=0 VWM=4 VWN=4",
+    "GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=16 MDIMC=16 MWG=64 NDIMB=16 NDIMC=16 NWG=64 SA=1 SB=1 STRM=0 STRN=0 VWM=4 VWN=4",
+    "GEMMK=0 KREG=1 KWG=16 KWI=2 MDIMA=8 MDIMC=16 MWG=128 NDIMB=32 NDIMC=8 NWG=64 SA=1 SB=1 STRM=1 STRN=0 VWM=4 VWN=2",
+};
+static const char *const direct_seeds[] = {
+    "KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 VWMD=4 VWND=1 WGD=32",
+    "KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 VWMD=8 VWND=1 WGD=64",
+    "KWID=2 MDIMAD=16 MDIMCD=16 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 VWMD=2 VWND=2 WGD=32",
+    "KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=16 NDIMCD=16 PADA=1 PADB=1 VWMD=4 VWND=4 WGD=64",
+};
+
+static uint64_t rng_state = 0x5eed;
+static uint64_t rnd(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static size_t *slot(cand *c, const char *name) {
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->names[i], name)) return &c->values[i];
+    if (c->n == CLT_TUNING_MAX_PARAMS) return NULL;
+    snprintf(c->names[c->n], sizeof c->names[0], "%s", name);
+    c->values[c->n] = 0;
+    return &c->values[c->n++];
+}
+static size_t get(const cand *c, const char *name) {
+    return clt_tuning_get(c->n, (const char(*)[32])c->names, c->values, name, 0);
+}
+
+static bool parse_params(cand *c, const char *kernel, const char *text) {
+    memset(c, 0, sizeof *c);
+    c->layout = -2, c->temp = -2, c->splitk = -2;
+    snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
+    char *copy = clt_strdup(text), *save = NULL;
+    for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) continue;
+        *eq = 0;
+        size_t *s = slot(c, tok);
+        if (s) *s = strtoull(eq + 1, NULL, 10);
+    }
+    free(copy);
+    return c->n > 0;
+}
+
+static bool same(const cand *a, const cand *b) {
+    if (strcmp(a->kernel, b->kernel) || a->n != b->n) return false;
+    for (int i = 0; i < a->n; i++)
+        if (get(b, a->names[i]) != a->values[i]) return false;
+    return true;
+}
+
+/* Structural rules (shared with the database loader) plus what this device can launch. */
+static bool fits(clt_device *d, const cand *c) {
+    char why[200];
+    if (!clt_tuning_valid(c->kernel, c->n, (const char(*)[32])c->names, c->values, why, sizeof why)) return false;
+    size_t local_bytes, threads, work;
+    if (!strcmp(c->kernel, "Xgemm")) {
+        size_t gemmk = get(c, "GEMMK");
+        if (gemmk == 1) {
+            /* CLBlast's second kernel has no local memory and takes k one step at a time. */
+            if (get(c, "KWG") != 1 || get(c, "KWI") != 1 || get(c, "SA") || get(c, "SB") || get(c, "STRM") ||
+                get(c, "STRN") || get(c, "MDIMA") != get(c, "MDIMC") || get(c, "NDIMB") != get(c, "NDIMC"))
+                return false;
+        } else if (get(c, "KREG") != 1 || get(c, "KWG") < 8) {
+            return false;
+        }
+        threads = get(c, "MDIMC") * get(c, "NDIMC");
+        local_bytes = 4 * (get(c, "SA") * get(c, "KWG") * get(c, "MWG") + get(c, "SB") * get(c, "KWG") * get(c, "NWG"));
+        work = (get(c, "MWG") / get(c, "MDIMC")) * (get(c, "NWG") / get(c, "NDIMC"));
+    } else {
+        size_t wgd = get(c, "WGD");
+        threads = get(c, "MDIMCD") * get(c, "NDIMCD");
+        local_bytes = 4 * (wgd * (wgd + get(c, "PADA")) + wgd * (wgd + get(c, "PADB")));
+        work = (wgd / get(c, "MDIMCD")) * (wgd / get(c, "NDIMCD"));
+    }
+    /* Beyond 256 accumulators per work-item no device keeps them in registers. */
+    return threads <= d->max_work_group && local_bytes <= d->local_mem && work <= 256 && work >= 1;
+}
+
+/* Changes one or two parameters to a neighbouring value; keeps trying until the result fits. */
+static bool mutate(clt_device *d, const cand *from, cand *to, const dim *dims, int ndims) {
+    for (int tries = 0; tries < 400; tries++) {
+        *to = *from;
+        int changes = 1 + (int)(rnd() % 2);
+        for (int ch = 0; ch < changes; ch++) {
+            const dim *dm = &dims[rnd() % (uint64_t)ndims];
+            size_t *v = slot(to, dm->name);
+            if (!v) continue;
+            int at = 0;
+            while (at < dm->n && dm->v[at] != *v) at++;
+            int next;
+            if (at == dm->n || rnd() % 4 == 0) next = (int)(rnd() % (uint64_t)dm->n);
+            else next = at + ((rnd() & 1) ? 1 : -1);
+            if (next < 0 || next >= dm->n) continue;
+            *v = dm->v[next];
+        }
+        /* Loading-thread shapes follow the compute shape unless a mutation moved them on purpose. */
+        if (!strcmp(to->kernel, "Xgemm") && get(to, "GEMMK") == 1) {
+            *slot(to, "KWG") = 1, *slot(to, "KWI") = 1, *slot(to, "SA") = 0, *slot(to, "SB") = 0;
+            *slot(to, "STRM") = 0, *slot(to, "STRN") = 0;
+            *slot(to, "MDIMA") = get(to, "MDIMC"), *slot(to, "NDIMB") = get(to, "NDIMC");
+        } else if (!strcmp(to->kernel, "Xgemm")) {
+            *slot(to, "KREG") = 1;
+            if (get(to, "KWG") < 8) *slot(to, "KWG") = 16;
+            if (get(to, "KWI") > get(to, "KWG")) *slot(to, "KWI") = 2;
+            /* MDIMA/NDIMB only shape the loads into local memory: without SA/SB they change the
+               program text (a recompile) and nothing else, so they follow MDIMC/NDIMC. */
+            cand norm = *to;
+            if (!get(to, "SA")) *slot(&norm, "MDIMA") = get(to, "MDIMC");
+            if (!get(to, "SB")) *slot(&norm, "NDIMB") = get(to, "NDIMC");
+            if (fits(d, &norm)) *to = norm;
+        }
+        if (!same(to, from) && fits(d, to)) return true;
+    }
+    return false;
+}
+
+/* ---- measuring ---- */
+
+typedef struct workload {
+    clt_gemm_case *cases;
+    int n;
+} workload;
+
+static double gmean(const double *x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += log(x[i] > 0 ? x[i] : 1e-9);
+    return exp(s / n);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sets the GEMM routine so the candidate's kernel is the one that runs. */
+static int select_kernel(clt_device *d, const cand *c, char *why, size_t why_len) {
+    const char threshold[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    size_t v[1] = {!strcmp(c->kernel, "Xgemm") ? 1 : 1u << 20};
+    if (clt_tuning_override(d, "GemmRoutine", 1, threshold, v, why, why_len) != 0) return -1;
+    return clt_tuning_override(d, c->kernel, c->n, (const char(*)[32])c->names, c->values, why, why_len);
+}
+
+/* First pass: compiles and checks every case. Returns false with why for a candidate to drop. */
+static bool first_pass(clt_device *d, workload *w, cand *c, char *why, size_t why_len) {
+    if (select_kernel(d, c, why, why_len) != 0) return false;
+    if (c->layout >= -1) clt_gemm_layout = c->layout;
+    if (c->temp >= 0) clt_gemm_temp = c->temp;
+    if (c->splitk >= 0) clt_gemm_splitk = c->splitk;
+    double t0 = clt_now();
+    for (int i = 0; i < w->n; i++) {
+        clt_gemm_case_reset(d, &w->cases[i]);
+        clt_gemm_case_run(d, &w->cases[i]);
+        clt_finish(d);
+        if (!clt_device_ok(d)) {
+            snprintf(why, why_len, "%.200s", d->error);
+            d->failed = 0; /* a candidate the device refuses is dropped; the search goes on */
+            return false;
+        }
+        if (!clt_gemm_case_check(d, &w->cases[i], why, why_len)) return false;
+    }
+    c->first_s = clt_now() - t0;
+    return true;
+}
+
+/* Times candidates side by side: every repeat runs each candidate's pass over the workload in
+   turn, so machine noise lands on all of them. Scores are geometric means over the cases of the
+   best GFLOP/s. */
+static int race(clt_device *d, workload *w, cand **cs, int nc, int repeats, double *per_case /* nc×w->n or NULL */) {
+    double *t = clt_malloc((size_t)nc * w->n * repeats * sizeof(double));
+    char why[256];
+    for (int r = 0; r < repeats; r++)
+        for (int j = 0; j < nc; j++) {
+            if (select_kernel(d, cs[j], why, sizeof why) != 0) {
+                clt_error("%s", why);
+                free(t);
+                return -1;
+            }
+            if (cs[j]->layout >= -1) clt_gemm_layout = cs[j]->layout;
+            if (cs[j]->temp >= 0) clt_gemm_temp = cs[j]->temp;
+            if (cs[j]->splitk >= 0) clt_gemm_splitk = cs[j]->splitk;
+            for (int i = 0; i < w->n; i++) {
+                double s = clt_gemm_case_time(d, &w->cases[i]);
+                if (s < 0) {
+                    clt_error("%s", d->error);
+                    free(t);
+                    return -1;
+                }
+                t[((size_t)j * w->n + i) * repeats + r] = s;
+            }
+        }
+    double *g = clt_malloc(w->n * sizeof(double));
+    for (int j = 0; j < nc; j++) {
+        for (int i = 0; i < w->n; i++) {
+            double *ts = t + ((size_t)j * w->n + i) * repeats;
+            qsort(ts, (size_t)repeats, sizeof *ts, cmp_double);
+            /* Other work on the machine only ever slows a run down, so the fastest of the repeats
+               is the least noisy estimate of what the parameters can do. */
+            g[i] = clt_gemm_flops(&w->cases[i].s) / ts[0] * 1e-9;
+            if (per_case) per_case[(size_t)j * w->n + i] = g[i];
+        }
+        cs[j]->score = gmean(g, w->n);
+    }
+    free(g);
+    free(t);
+    return 0;
+}
+
+static void print_cand(FILE *out, const cand *c) {
+    fprintf(out, "%s", c->kernel);
+    for (int i = 0; i < c->n; i++) fprintf(out, " %s=%zu", c->names[i], c->values[i]);
+}
+
+static void current(clt_device *d, const char *kernel, cand *c) {
+    memset(c, 0, sizeof *c);
+    c->layout = -2, c->temp = -2, c->splitk = -2;
+    snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
+    const dim *dims = !strcmp(kernel, "Xgemm") ? xgemm_dims : direct_dims;
+    int nd = !strcmp(kernel, "Xgemm") ? (int)CLT_ARRAY_LEN(xgemm_dims) : (int)CLT_ARRAY_LEN(direct_dims);
+    for (int i = 0; i < nd; i++) *slot(c, dims[i].name) = clt_tuning_param(d, kernel, dims[i].name, 0);
+}
+
+/* Searches one kernel within `budget` seconds; *best comes back as the winner (the incumbent
+   unless something beat it in the final side-by-side race). Load from other work on the machine
+   drifts over minutes, so a candidate is never judged against an old number: it races the best so
+   far, and its standing is the ratio between the two in that race. */
+static int search(clt_device *d, workload *w, const char *kernel, double budget, int verbose, cand *best) {
+    double t_end = clt_now() + budget;
+    bool xg = !strcmp(kernel, "Xgemm");
+    const dim *dims = xg ? xgemm_dims : direct_dims;
+    int nd = xg ? (int)CLT_ARRAY_LEN(xgemm_dims) : (int)CLT_ARRAY_LEN(direct_dims);
+    const char *const *seeds = xg ? xgemm_seeds : direct_seeds;
+    int nseeds = xg ? (int)CLT_ARRAY_LEN(xgemm_seeds) : (int)CLT_ARRAY_LEN(direct_seeds);
+
+    int cap = 256, n = 0, lead = -1; /* lead: index of the best so far */
+    cand *tried = clt_calloc((size_t)cap, sizeof *tried);
+    double *rel = clt_calloc((size_t)cap, sizeof *rel); /* score relative to the leader it raced */
+    char why[256];
+    cand incumbent;
+    current(d, kernel, &incumbent);
+    int next_seed = 0, stale = 0;
+    double last_cost = 0; /* seconds the previous candidate took, compile included */
+    for (;;) {
+        cand c;
+        /* Stop before a candidate that would likely end past the budget; the incumbent is always
+           measured, since the final race needs it. */
+        if (n > 0 && clt_now() + last_cost > t_end) break;
+        if (n == 0) c = incumbent;
+        else if (next_seed < nseeds) {
+            if (!parse_params(&c, kernel, seeds[next_seed++]) || !fits(d, &c)) continue;
+        } else {
+            if (clt_now() > t_end || lead < 0 || stale > 2000) break;
+            /* Mostly refine the leader; sometimes a runner-up, to get off a local peak. */
+            int pick = lead;
+            if (rnd() % 4 == 0) {
+                int j = (int)(rnd() % (uint64_t)n);
+                if (tried[j].ok && rel[j] > 0.8) pick = j;
+            }
+            if (!mutate(d, &tried[pick], &c, dims, nd)) {
+                stale++;
+                continue;
+            }
+        }
+        bool dup = false;
+        for (int i = 0; i < n && !dup; i++) dup = same(&tried[i], &c);
+        if (dup) {
+            stale++;
+            continue;
+        }
+        if (n == cap) {
+            cap *= 2;
+            tried = clt_realloc(tried, (size_t)cap * sizeof *tried);
+            rel = clt_realloc(rel, (size_t)cap * sizeof *rel);
+        }
+        double t_cand = clt_now();
+        c.ok = first_pass(d, w, &c, why, sizeof why);
+        rel[n] = 0;
+        if (c.ok) {
+            cand *pair[2] = {&c, lead >= 0 ? &tried[lead] : &c};
+            if (race(d, w, pair, lead >= 0 ? 2 : 1, 3, NULL) != 0) {
+                free(tried), free(rel);
+                return -1;
+            }
+            rel[n] = lead >= 0 ? c.score / tried[lead].score : 1.0;
+        }
+        tried[n] = c;
+        last_cost = clt_now() - t_cand;
+        bool leads = c.ok && (lead < 0 || rel[n] > 1.0);
+        if (verbose) {
+            fprintf(stderr, "  %3d ", n + 1);
+            if (c.ok) fprintf(stderr, "%6.1f GFLOP/s, %5.2f× the best (first pass %4.1f s)%s ", c.score, rel[n], c.first_s,
+                              leads ? " *" : "  ");
+            else fprintf(stderr, "dropped: %.100s\n      ", why);
+            print_cand(stderr, &c);
+            fputc('\n', stderr);
+        }
+        if (leads) {
+            if (lead >= 0)
+                for (int i = 0; i < n; i++) rel[i] /= rel[n]; /* keep ratios relative to the new leader */
+            lead = n;
+            rel[n] = 1.0;
+        }
+        n++;
+    }
+
+    /* A single race can still flatter a lucky candidate: race the leader and the runners-up
+       against the incumbent once more, and keep the incumbent unless it is beaten clearly. */
+    cand *top[4];
+    int ntop = 0;
+    top[ntop++] = &tried[0];
+    if (lead > 0) top[ntop++] = &tried[lead];
+    for (int k = ntop; k < 4; k++) {
+        int pick = -1;
+        for (int i = 1; i < n; i++) {
+            bool taken = false;
+            for (int j = 0; j < ntop; j++) taken |= top[j] == &tried[i];
+            if (tried[i].ok && !taken && (pick < 0 || rel[i] > rel[pick])) pick = i;
+        }
+        if (pick >= 0) top[ntop++] = &tried[pick];
+    }
+    int win = 0;
+    if (ntop > 1) {
+        cand *live[4];
+        int nlive = 0;
+        for (int j = 0; j < ntop; j++)
+            if (top[j]->ok) live[nlive++] = top[j];
+        if (nlive > 1 && race(d, w, live, nlive, 5, NULL) != 0) {
+            free(tried), free(rel);
+            return -1;
+        }
+        /* A kernel that takes minutes to compile costs every cold start that much (CPU drivers
+           compile every kernel of CLBlast's program, used or not), so it must win by a margin. */
+        for (int j = 1; j < ntop; j++) {
+            double margin = (win == 0 ? 1.03 : 1.0) * (top[j]->first_s > 60 ? 1.2 : 1.0);
+            if (top[j]->ok && (!top[win]->ok || top[j]->score > top[win]->score * margin)) win = j;
+        }
+    }
+    if (verbose) {
+        fprintf(stderr, "  final race:");
+        for (int j = 0; j < ntop; j++)
+            if (top[j]->ok) fprintf(stderr, " %.1f%s", top[j]->score, j == 0 ? " (in effect)" : "");
+        fprintf(stderr, " GFLOP/s; %d candidates in %.0f s\n", n, budget - (t_end - clt_now()));
+    }
+    *best = *top[win];
+    bool ok = top[win]->ok;
+    free(tried);
+    free(rel);
+    return ok ? 0 : -1;
+}
+
+/* Picks XGEMM_MIN_INDIRECT_SIZE: for each shape, which of the two kernels is faster, then the
+   cube-root threshold that sends the most time to the faster one. */
+static size_t pick_threshold(clt_device *d, workload *w, cand *xg, cand *dr, int verbose) {
+    cand *both[2] = {xg, dr};
+    double *g = clt_malloc(2 * w->n * sizeof(double));
+    /* The pair is a program neither search compiled (CLBlast builds every kernel of the routine
+       with all parameters in its text), so one untimed pass each compiles it first. */
+    char why[256];
+    for (int j = 0; j < 2; j++) {
+        if (select_kernel(d, both[j], why, sizeof why) != 0) {
+            clt_error("%s", why);
+            free(g);
+            return 0;
+        }
+        for (int i = 0; i < w->n; i++) clt_gemm_case_run(d, &w->cases[i]);
+        clt_finish(d);
+    }
+    if (race(d, w, both, 2, 3, g) != 0) {
+        free(g);
+        return 0;
+    }
+    /* candidate thresholds: just above each shape's cube root, and the extremes */
+    size_t best_t = 0;
+    double best_time = 1e300;
+    for (int c = -1; c <= w->n; c++) {
+        size_t t;
+        if (c == -1) t = 1;
+        else if (c == w->n) t = 1u << 20;
+        else {
+            const clt_gemm_shape *s = &w->cases[c].s;
+            t = (size_t)ceil(cbrt((double)s->m * s->n * s->k)) + 1;
+        }
+        double total = 0;
+        for (int i = 0; i < w->n; i++) {
+            const clt_gemm_shape *s = &w->cases[i].s;
+            bool direct = (double)s->m * s->n * s->k < (double)t * t * t;
+            total += clt_gemm_flops(s) / (g[(direct ? w->n : 0) + i] * 1e9);
+        }
+        if (total < best_time * 0.999 || (total <= best_time * 1.001 && t < best_t)) best_time = total, best_t = t;
+    }
+    if (verbose)
+        for (int i = 0; i < w->n; i++)
+            fprintf(stderr, "  %-8s %-9s %-5s indirect %6.1f  direct %6.1f GFLOP/s\n", w->cases[i].s.net,
+                    w->cases[i].s.name, w->cases[i].s.form, g[i], g[w->n + i]);
+    free(g);
+    return best_t;
+}
+
+/* The workload: the nets' shapes at a reduced CaffeNet chunk, so one pass takes a fraction of a
+   second even before tuning; every form (NN, TN, NT) and both nets are in it. */
+static int build_net_workload(clt_device *d, const char *net, size_t chunk, workload *w) {
+    clt_gemm_shape all[64];
+    int n = clt_gemm_shapes(net, chunk, d->conv_dweight_nn, all, 64);
+    w->cases = clt_calloc(64, sizeof(clt_gemm_case));
+    w->n = 0;
+    for (int i = 0; i < n; i++) {
+        if (clt_gemm_case_init(d, &w->cases[w->n], &all[i], 99 + (uint64_t)i) != 0) return -1;
+        w->n++;
+    }
+    return n > 0 ? 0 : -1;
+}
+
+static int build_workload(clt_device *d, size_t chunk, workload *w) {
+    clt_gemm_shape all[128];
+    int n = clt_gemm_shapes("caffenet", chunk ? chunk : 4, d->conv_dweight_nn, all, 64);
+    n += clt_gemm_shapes("small", 0, d->conv_dweight_nn, all + n, 64);
+    static const char *const pick[][3] = {
+        {"caffenet", "conv1", "fwd"},   {"caffenet", "conv2/g2", "fwd"}, {"caffenet", "conv3", "fwd"},
+        {"caffenet", "conv3", "bwd-d"}, {"caffenet", "conv3", "bwd-w"},  {"caffenet", "conv5/g2", "bwd-w"},
+        {"caffenet", "fc8", "fwd"},     {"caffenet", "fc7", "bwd-w"},    {"small", "conv2/g2", "fwd"},
+        {"small", "conv3", "bwd-d"},    {"small", "conv3", "bwd-w"},     {"small", "fc6", "fwd"}};
+    w->cases = clt_calloc(CLT_ARRAY_LEN(pick), sizeof(clt_gemm_case));
+    w->n = 0;
+    for (size_t p = 0; p < CLT_ARRAY_LEN(pick); p++)
+        for (int i = 0; i < n; i++)
+            if (!strcmp(all[i].net, pick[p][0]) && !strcmp(all[i].name, pick[p][1]) && !strcmp(all[i].form, pick[p][2])) {
+                /* fc7's weight gradient is the largest case; a quarter of it has the same shape class */
+                clt_gemm_shape s = all[i];
+                if (!strcmp(s.name, "fc7") && !strcmp(s.form, "bwd-w")) s.n /= 4, s.ldb /= 4, s.ldc /= 4;
+                if (clt_gemm_case_init(d, &w->cases[w->n], &s, 77 + (uint64_t)p) != 0) return -1;
+                w->n++;
+            }
+    return 0;
+}
+
+static void free_workload(workload *w) {
+    for (int i = 0; i < w->n; i++) clt_gemm_case_free(&w->cases[i]);
+    free(w->cases);
+    w->cases = NULL;
+    w->n = 0;
+}
+
+int clt_tune_race(clt_device *d, const char *path, int repeats, size_t chunk, const char *net) {
+    clt_tuning_db db = {0};
+    if (clt_tuning_load(&db, path) != 0) return -1;
+    if (db.n == 0) {
+        clt_error("%s: no candidates", path);
+        return -1;
+    }
+    workload w;
+    if ((net ? build_net_workload(d, net, chunk, &w) : build_workload(d, chunk, &w)) != 0) {
+        free_workload(&w);
+        clt_tuning_free(&db);
+        return -1;
+    }
+    cand *cs = clt_calloc((size_t)db.n, sizeof *cs);
+    cand **ok = clt_calloc((size_t)db.n, sizeof *ok);
+    int nok = 0;
+    char why[256];
+    for (int i = 0; i < db.n; i++) {
+        const clt_tuning_entry *e = &db.entries[i];
+        if (strcmp(e->kernel, "Xgemm") && strcmp(e->kernel, "XgemmDirect")) continue;
+        current(d, e->kernel, &cs[i]);
+        cs[i].layout = -2, cs[i].temp = -2, cs[i].splitk = -2;
+        for (int j = 0; j < e->n; j++) {
+            if (!strcmp(e->names[j], "LAYOUT")) cs[i].layout = (int)e->values[j] - 1;
+            else if (!strcmp(e->names[j], "TEMP")) cs[i].temp = (int)e->values[j];
+            else if (!strcmp(e->names[j], "SPLITK")) cs[i].splitk = (int)e->values[j];
+            else *slot(&cs[i], e->names[j]) = e->values[j];
+        }
+        cs[i].ok = first_pass(d, &w, &cs[i], why, sizeof why);
+        fprintf(stderr, "line %d: %s (first pass %.1f s)\n", e->line, cs[i].ok ? "ok" : why, cs[i].first_s);
+        if (cs[i].ok) ok[nok++] = &cs[i];
+    }
+    double *g = clt_malloc((size_t)(nok ? nok : 1) * w.n * sizeof(double));
+    int r = nok ? race(d, &w, ok, nok, repeats, g) : -1;
+    if (r == 0) {
+        printf("%-8s %-9s %-5s |", "net", "layer", "form");
+        for (int j = 0; j < nok; j++) printf(" line%-3d", db.entries[ok[j] - cs].line);
+        printf("\n");
+        for (int i = 0; i < w.n; i++) {
+            printf("%-8s %-9s %-5s |", w.cases[i].s.net, w.cases[i].s.name, w.cases[i].s.form);
+            for (int j = 0; j < nok; j++) printf(" %7.1f", g[(size_t)j * w.n + i]);
+            printf("\n");
+        }
+        printf("%-24s |", "geometric mean");
+        for (int j = 0; j < nok; j++) printf(" %7.1f", ok[j]->score);
+        printf("\n");
+    }
+    free(g);
+    free(ok);
+    free(cs);
+    free_workload(&w);
+    clt_tuning_free(&db);
+    return r;
+}
+
+int clt_tune(clt_device *d, const clt_tune_options *o) {
+    workload w;
+    if (build_workload(d, o->chunk, &w) != 0) goto fail;
+
+    rng_state ^= (uint64_t)(clt_now() * 1e6);
+    double budget = o->budget_s > 0 ? o->budget_s : 600;
+    fprintf(stderr, "tuning CLBlast for [%d] %s (%s, driver %s): %d shapes, budget %.0f s\n", d->index, d->name,
+            d->platform_name, d->driver_version, w.n, budget);
+    double t_start = clt_now();
+    cand xg, dr;
+    fprintf(stderr, "Xgemm (the indirect GEMM's kernel):\n");
+    if (search(d, &w, "Xgemm", budget * 0.65, o->verbose, &xg) != 0) goto fail;
+    fprintf(stderr, "XgemmDirect (the single-kernel GEMM):\n");
+    double left = budget - (clt_now() - t_start);
+    if (search(d, &w, "XgemmDirect", left * 0.75 > 10 ? left * 0.75 : 10, o->verbose, &dr) != 0) goto fail;
+    double xg_score = xg.score, dr_score = dr.score;
+    fprintf(stderr, "direct/indirect switch:\n");
+    size_t threshold = pick_threshold(d, &w, &xg, &dr, o->verbose);
+    if (threshold == 0) goto fail;
+
+    fprintf(stderr, "chosen:\n  ");
+    print_cand(stderr, &xg);
+    fprintf(stderr, "\n  ");
+    print_cand(stderr, &dr);
+    fprintf(stderr, "\n  GemmRoutine XGEMM_MIN_INDIRECT_SIZE=%zu\n", threshold);
+    fprintf(stderr, "searched for %.0f s\n", clt_now() - t_start);
+
+    if (!o->dry_run) {
+        clt_tuning_key key;
+        clt_tuning_key_of(d, &key);
+        const char *kernels[3] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
+        const char thr_name[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
+        size_t thr_value[1] = {threshold};
+        int counts[3] = {xg.n, dr.n, 1};
+        const char(*names[3])[32] = {(const char(*)[32])xg.names, (const char(*)[32])dr.names, thr_name};
+        const size_t *values[3] = {xg.values, dr.values, thr_value};
+        char *path = o->store ? clt_strdup(o->store) : clt_tuning_user_path();
+        char comment[512];
+        snprintf(comment, sizeof comment, "tuned by cltransfer-bench tune on %s: Xgemm %.1f, XgemmDirect %.1f GFLOP/s "
+                 "(geometric mean over %d shapes)", d->name, xg_score, dr_score, w.n);
+        int r = clt_tuning_store(path, &key, 3, kernels, counts, names, values, comment);
+        if (r == 0) fprintf(stderr, "stored in %s (loaded at the next device open)\n", path);
+        free(path);
+        if (r != 0) goto fail;
+    }
+    /* Leave the device running what was chosen. */
+    char why[256];
+    const char thr_name[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    size_t thr_value[1] = {threshold};
+    if (clt_tuning_override(d, "Xgemm", xg.n, (const char(*)[32])xg.names, xg.values, why, sizeof why) != 0 ||
+        clt_tuning_override(d, "XgemmDirect", dr.n, (const char(*)[32])dr.names, dr.values, why, sizeof why) != 0 ||
+        clt_tuning_override(d, "GemmRoutine", 1, thr_name, thr_value, why, sizeof why) != 0)
+        clt_error("%s", why);
+    free_workload(&w);
+    return 0;
+fail:
+    free_workload(&w);
+    return -1;
+}

@@ -1,0 +1,355 @@
+/* checkpoint.c — writing and reading checkpoints; every size read is checked against the bytes
+   that remain, so a hostile or damaged file cannot make the reader go out of bounds. */
+#include "net/checkpoint.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static const char MAGIC[8] = {'C', 'L', 'T', 'C', 'K', 'P', 'T', '\n'};
+static const char END_MAGIC[8] = {'C', 'L', 'T', 'E', 'N', 'D', '\n', 0};
+#define MAX_HEADER (1 << 20)
+#define MAX_BLOBS 256
+
+/* ---- writing ---- */
+
+typedef struct writer {
+    clt_atomic_file f;
+    uLong crc;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+    clt_atomic_write(&w->f, p, n);
+    w->crc = crc32(w->crc, p, (uInt)n);
+}
+static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); } /* little-endian hosts only; see README */
+static void put_u64(writer *w, uint64_t v) { put(w, &v, 8); }
+
+static void put_blob(writer *w, const char *name, int ndims, const int *dims, const float *data, size_t count) {
+    put_u32(w, (uint32_t)strlen(name));
+    put(w, name, strlen(name));
+    put_u32(w, (uint32_t)ndims);
+    for (int i = 0; i < ndims; i++) put_u32(w, (uint32_t)dims[i]);
+    put_u64(w, count);
+    /* large blobs go in pieces so crc32's uInt length cannot overflow */
+    const char *p = (const char *)data;
+    size_t bytes = count * sizeof(float);
+    for (size_t done = 0; done < bytes;) {
+        size_t n = CLT_MIN(bytes - done, (size_t)1 << 30);
+        put(w, p + done, n);
+        done += n;
+    }
+}
+
+static int arch_text(const clt_arch *a, char *buf, size_t n) {
+    int len = snprintf(buf, n, "arch=%s\ninput=%d,%d,%d\n", a->name, a->in_c, a->in_h, a->in_w);
+    for (int i = 0; i < 5; i++)
+        len += snprintf(buf + len, n - len, "conv%d=%d,%d,%d,%d,%d\n", i + 1, a->conv[i].out, a->conv[i].k,
+                        a->conv[i].stride, a->conv[i].pad, a->conv[i].group);
+    len += snprintf(buf + len, n - len, "pool=%d,%d\nlrn=%d,%.9g,%.9g,%.9g\nfc=%d,%d,%d\ndropout=%.9g\ninit=%s\n",
+                    a->pool_k, a->pool_stride, a->lrn_size, a->lrn_alpha, a->lrn_beta, a->lrn_k, a->fc[0], a->fc[1],
+                    a->fc[2], a->dropout, a->init == CLT_INIT_HE ? "he" : "gaussian");
+    return len;
+}
+
+int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed, int batch,
+                        const clt_ckpt_blob *extra, int n_extra) {
+    float *params = clt_malloc(net->param_count * sizeof(float));
+    float *history = clt_malloc(net->param_count * sizeof(float));
+    clt_download(d, params, net->params, 0, net->param_count * sizeof(float));
+    clt_download(d, history, net->history, 0, net->param_count * sizeof(float));
+    if (clt_device_report(d) != 0) {
+        free(params), free(history);
+        return -1;
+    }
+    char header[4096];
+    int len = snprintf(header, sizeof header, "format=cltransfer-checkpoint\nversion=%d\n", CLT_CKPT_VERSION);
+    len += arch_text(&net->arch, header + len, sizeof header - len);
+    int nblobs = 2 * clt_net_blob_count() + n_extra;
+    len += snprintf(header + len, sizeof header - len, "iter=%" PRId64 "\nseed=%" PRId64 "\nbatch=%d\nimages_seen=%" PRId64
+                    "\nblobs=%d\n", iter, seed, batch, iter * batch, nblobs);
+
+    writer w = {.crc = crc32(0, NULL, 0)};
+    if (clt_atomic_open(&w.f, path) != 0) {
+        free(params), free(history);
+        return -1;
+    }
+    put(&w, MAGIC, sizeof MAGIC);
+    put_u32(&w, CLT_CKPT_VERSION);
+    put_u32(&w, (uint32_t)len);
+    put(&w, header, len);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < clt_net_blob_count(); i++) {
+            char name[64];
+            size_t off, count;
+            int layer;
+            clt_net_blob(net, i, name, sizeof name, &off, &count, &layer);
+            const clt_layer_params *L = &net->layer[layer];
+            int ndims = i % 2 ? 1 : 4;
+            int bdims[1] = {(int)count};
+            if (pass) strncat(name, ".momentum", sizeof name - strlen(name) - 1);
+            put_blob(&w, name, ndims, i % 2 ? bdims : L->dims, (pass ? history : params) + off, count);
+        }
+    }
+    for (int i = 0; i < n_extra; i++) put_blob(&w, extra[i].name, extra[i].ndims, extra[i].dims, extra[i].data, extra[i].count);
+    uint32_t crc = (uint32_t)w.crc;
+    clt_atomic_write(&w.f, &crc, 4);
+    clt_atomic_write(&w.f, END_MAGIC, sizeof END_MAGIC);
+    free(params), free(history);
+    return clt_atomic_commit(&w.f);
+}
+
+/* ---- reading ---- */
+
+typedef struct reader {
+    const unsigned char *p;
+    size_t left;
+    const char *path;
+    int bad;
+} reader;
+
+static int take(reader *r, void *dst, size_t n, const char *what) {
+    if (r->bad) return -1;
+    if (n > r->left) {
+        clt_error("%s: truncated checkpoint: %s runs past the end of the file", r->path, what);
+        r->bad = 1;
+        return -1;
+    }
+    if (dst) memcpy(dst, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+static int parse_ints(const char *s, int *v, int n) {
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long x = strtol(s, &end, 10);
+        if (end == s || x < 0 || x > 1000000) return -1;
+        v[i] = (int)x;
+        s = end;
+        if (i + 1 < n) {
+            if (*s != ',') return -1;
+            s++;
+        }
+    }
+    return *s ? -1 : 0;
+}
+
+static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_header(clt_checkpoint *ck, char *text, const char *path, int *nblobs) {
+    clt_arch *a = &ck->arch;
+    memset(a, 0, sizeof *a);
+    bool seen_arch = false;
+    *nblobs = -1;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            clt_error("%s: corrupt checkpoint header line '%.60s'", path, line);
+            return -1;
+        }
+        *eq = 0;
+        const char *k = line, *v = eq + 1;
+        int ok = 0, tmp[5] = {0};
+        int64_t x = 0;
+        if (!strcmp(k, "format")) ok = !strcmp(v, "cltransfer-checkpoint") ? 0 : -1;
+        else if (!strcmp(k, "version")) ok = parse_i64(v, CLT_CKPT_VERSION, CLT_CKPT_VERSION, &x);
+        else if (!strcmp(k, "arch")) {
+            if (!strcmp(v, "caffenet")) clt_arch_caffenet(a);
+            else if (!strcmp(v, "small")) clt_arch_small(a);
+            else ok = -1;
+            seen_arch = true;
+        } else if (!strcmp(k, "input")) {
+            ok = parse_ints(v, tmp, 3);
+            a->in_c = tmp[0], a->in_h = tmp[1], a->in_w = tmp[2];
+        } else if (!strncmp(k, "conv", 4) && k[4] >= '1' && k[4] <= '5' && !k[5]) {
+            ok = parse_ints(v, tmp, 5);
+            a->conv[k[4] - '1'] = (clt_conv_spec){tmp[0], tmp[1], tmp[2], tmp[3], tmp[4]};
+        } else if (!strcmp(k, "pool")) {
+            ok = parse_ints(v, tmp, 2);
+            a->pool_k = tmp[0], a->pool_stride = tmp[1];
+        } else if (!strcmp(k, "lrn")) {
+            ok = sscanf(v, "%d,%f,%f,%f", &a->lrn_size, &a->lrn_alpha, &a->lrn_beta, &a->lrn_k) == 4 ? 0 : -1;
+        } else if (!strcmp(k, "fc")) {
+            ok = parse_ints(v, a->fc, 3);
+        } else if (!strcmp(k, "dropout")) a->dropout = (float)atof(v);
+        else if (!strcmp(k, "init")) a->init = !strcmp(v, "he") ? CLT_INIT_HE : CLT_INIT_GAUSSIAN;
+        /* the bounds are the config's: a resumed run continues from iter, so it must be one the
+           trainer could have reached */
+        else if (!strcmp(k, "iter")) ok = parse_i64(v, 0, 1000000000000LL, &ck->iter);
+        else if (!strcmp(k, "seed")) ok = parse_i64(v, INT64_MIN, INT64_MAX, &ck->seed);
+        else if (!strcmp(k, "batch")) {
+            ok = parse_i64(v, 0, 65536, &x);
+            ck->batch = (int)x;
+        } else if (!strcmp(k, "images_seen")) ok = parse_i64(v, 0, INT64_MAX, &ck->images_seen);
+        else if (!strcmp(k, "blobs")) {
+            ok = parse_i64(v, 0, MAX_BLOBS, &x);
+            *nblobs = (int)x;
+        }
+        /* unknown keys are skipped: later versions may add descriptive lines */
+        if (ok != 0) {
+            clt_error("%s: checkpoint header has a bad '%s' line ('%.60s')", path, k, v);
+            return -1;
+        }
+    }
+    if (!seen_arch || *nblobs < 0 || *nblobs > MAX_BLOBS) {
+        clt_error("%s: checkpoint header lacks the net definition or blob count", path);
+        return -1;
+    }
+    return 0;
+}
+
+int clt_checkpoint_load(clt_checkpoint *ck, const char *path) {
+    memset(ck, 0, sizeof *ck);
+    size_t len;
+    char *file = clt_read_file(path, &len);
+    if (!file) return -1;
+    const unsigned char *bytes = (const unsigned char *)file;
+    int rc = -1;
+    char *header = NULL;
+    if (len < sizeof MAGIC + 8 || memcmp(bytes, MAGIC, sizeof MAGIC) != 0) {
+        clt_error("%s: not a cltransfer checkpoint (bad magic)", path);
+        goto done;
+    }
+    uint32_t version;
+    memcpy(&version, bytes + 8, 4);
+    if (version != CLT_CKPT_VERSION) {
+        clt_error("%s: checkpoint version %u, but this cltransfer reads version %d", path, version, CLT_CKPT_VERSION);
+        goto done;
+    }
+    if (len < sizeof MAGIC + 8 + 12 || memcmp(bytes + len - 8, END_MAGIC, 8) != 0) {
+        clt_error("%s: truncated checkpoint (no end marker; the file was cut short)", path);
+        goto done;
+    }
+    uint32_t want;
+    memcpy(&want, bytes + len - 12, 4);
+    uLong crc = crc32(0, NULL, 0);
+    for (size_t done = 0; done < len - 12;) {
+        size_t n = CLT_MIN(len - 12 - done, (size_t)1 << 30);
+        crc = crc32(crc, bytes + done, (uInt)n);
+        done += n;
+    }
+    if ((uint32_t)crc != want) {
+        clt_error("%s: corrupt checkpoint (checksum mismatch)", path);
+        goto done;
+    }
+    reader r = {bytes + 12, len - 24, path, 0};
+    uint32_t hlen;
+    take(&r, &hlen, 4, "header length");
+    if (r.bad || hlen > MAX_HEADER) {
+        if (!r.bad) clt_error("%s: corrupt checkpoint (header length %u)", path, hlen);
+        goto done;
+    }
+    header = clt_malloc(hlen + 1);
+    if (take(&r, header, hlen, "header") != 0) goto done;
+    header[hlen] = 0;
+    int nblobs;
+    if (parse_header(ck, header, path, &nblobs) != 0) goto done;
+    ck->blobs = clt_calloc(nblobs, sizeof *ck->blobs);
+    for (int i = 0; i < nblobs; i++) {
+        clt_ckpt_blob *b = &ck->blobs[i];
+        uint32_t nlen, ndims;
+        uint64_t count;
+        if (take(&r, &nlen, 4, "blob name length") != 0) goto done;
+        if (nlen == 0 || nlen >= sizeof b->name) {
+            clt_error("%s: corrupt checkpoint (blob %d name length %u)", path, i, nlen);
+            goto done;
+        }
+        if (take(&r, b->name, nlen, "blob name") != 0 || take(&r, &ndims, 4, "blob rank") != 0) goto done;
+        if (ndims < 1 || ndims > 4) {
+            clt_error("%s: corrupt checkpoint (blob %s has %u dimensions)", path, b->name, ndims);
+            goto done;
+        }
+        b->ndims = (int)ndims;
+        /* the product is bounded by the bytes left at every step, so it cannot wrap around */
+        uint64_t product = 1;
+        for (uint32_t j = 0; j < ndims; j++) {
+            uint32_t dim;
+            if (take(&r, &dim, 4, "blob shape") != 0) goto done;
+            if (dim == 0 || dim > (1u << 30) || product * dim > r.left / sizeof(float)) {
+                clt_error("%s: corrupt checkpoint (blob %s dimension %u: more values than the file holds)", path,
+                          b->name, dim);
+                goto done;
+            }
+            b->dims[j] = (int)dim;
+            product *= dim;
+        }
+        if (take(&r, &count, 8, "blob size") != 0) goto done;
+        if (count != product || count > r.left / sizeof(float)) {
+            clt_error("%s: corrupt checkpoint (blob %s claims %" PRIu64 " floats)", path, b->name, count);
+            goto done;
+        }
+        b->count = count;
+        b->data = clt_malloc(count * sizeof(float));
+        ck->nblobs = i + 1;
+        if (take(&r, b->data, count * sizeof(float), "blob data") != 0) goto done;
+    }
+    if (r.left != 0) {
+        clt_error("%s: corrupt checkpoint (%zu unexpected bytes after the last blob)", path, r.left);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(header);
+    free(file);
+    if (rc != 0) clt_checkpoint_free(ck);
+    return rc;
+}
+
+void clt_checkpoint_free(clt_checkpoint *ck) {
+    for (int i = 0; i < ck->nblobs; i++) free(ck->blobs[i].data);
+    free(ck->blobs);
+    memset(ck, 0, sizeof *ck);
+}
+
+const clt_ckpt_blob *clt_checkpoint_find(const clt_checkpoint *ck, const char *name) {
+    for (int i = 0; i < ck->nblobs; i++)
+        if (!strcmp(ck->blobs[i].name, name)) return &ck->blobs[i];
+    return NULL;
+}
+
+int clt_checkpoint_apply(const clt_checkpoint *ck, const char *path, clt_net *net, clt_device *d, int first,
+                         int last, bool with_momentum) {
+    for (int i = 0; i < clt_net_blob_count(); i++) {
+        char name[64];
+        size_t off, count;
+        int layer;
+        clt_net_blob(net, i, name, sizeof name, &off, &count, &layer);
+        if (layer < first || layer > last) continue;
+        for (int pass = 0; pass < (with_momentum ? 2 : 1); pass++) {
+            char full[80];
+            snprintf(full, sizeof full, "%s%s", name, pass ? ".momentum" : "");
+            const clt_ckpt_blob *b = clt_checkpoint_find(ck, full);
+            if (!b) {
+                clt_error("%s: checkpoint has no blob %s", path, full);
+                return -1;
+            }
+            const int *want = net->layer[layer].dims;
+            bool same = b->count == count &&
+                        (i % 2 ? b->ndims == 1 : b->ndims == 4 && !memcmp(b->dims, want, 4 * sizeof(int)));
+            if (!same) {
+                if (i % 2)
+                    clt_error("%s: blob %s has %zu values but this net's %s has %zu", path, full, b->count, name,
+                              count);
+                else
+                    clt_error("%s: blob %s is %dx%dx%dx%d but this net's %s is %dx%dx%dx%d", path, full, b->dims[0],
+                              b->dims[1], b->dims[2], b->dims[3], name, want[0], want[1], want[2], want[3]);
+                return -1;
+            }
+            clt_upload(d, pass ? net->history : net->params, off * sizeof(float), b->data, count * sizeof(float));
+        }
+        if (!with_momentum) clt_zero(d, net->history, off * sizeof(float), count * sizeof(float));
+    }
+    return clt_device_report(d);
+}

@@ -1,0 +1,267 @@
+/* util.c — loud allocation, error printing, atomic files, clocks. */
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *progname = "cltransfer";
+
+void clt_set_progname(const char *name) {
+    const char *slash = strrchr(name, '/');
+    progname = slash ? slash + 1 : name;
+}
+
+void clt_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: error: ", progname);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void clt_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: warning: ", progname);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void out_of_memory(size_t bytes) {
+    clt_error("out of host memory allocating %zu bytes", bytes);
+    exit(1);
+}
+
+void *clt_malloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) out_of_memory(bytes);
+    return p;
+}
+
+void *clt_calloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) out_of_memory(count * size);
+    return p;
+}
+
+void *clt_realloc(void *p, size_t bytes) {
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q) out_of_memory(bytes);
+    return q;
+}
+
+char *clt_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = clt_malloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *clt_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        clt_error("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = clt_malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = clt_realloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        clt_error("cannot read %s", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+static int fsync_parent(const char *path) {
+    char *copy = clt_strdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    free(copy);
+    if (fd < 0) return -1;
+    fsync(fd); /* best effort: some filesystems refuse fsync on folders */
+    close(fd);
+    return 0;
+}
+
+/* A writer killed before its rename leaves PATH.tmp.PID behind, as large as what it had written (a
+   pack: gigabytes). Writers hold an flock on their temporary file, which the kernel drops when the
+   process dies, so one that can be locked is abandoned and goes; one still being written stays. */
+static void remove_abandoned(const char *path, const char *mine) {
+    char *copy = clt_strdup(path), *copy2 = clt_strdup(path);
+    const char *dir = dirname(copy), *base = basename(copy2);
+    size_t blen = strlen(base);
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    while (dp && (e = readdir(dp))) {
+        const char *tail = e->d_name + blen;
+        if (strncmp(e->d_name, base, blen) || strncmp(tail, ".tmp.", 5) || !tail[5] ||
+            strspn(tail + 5, "0123456789") != strlen(tail + 5))
+            continue;
+        char *stale = clt_path_join(dir, e->d_name);
+        int fd = strcmp(stale, mine) ? open(stale, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(stale) == 0)
+            clt_warn("removed %s, left by a write of %s that was interrupted", stale, base);
+        if (fd >= 0) close(fd);
+        free(stale);
+    }
+    if (dp) closedir(dp);
+    free(copy);
+    free(copy2);
+}
+
+int clt_atomic_open(clt_atomic_file *af, const char *path) {
+    memset(af, 0, sizeof *af);
+    af->path = clt_strdup(path);
+    size_t n = strlen(path) + 32;
+    af->tmp_path = clt_malloc(n);
+    snprintf(af->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
+    af->f = fopen(af->tmp_path, "wbe");
+    if (!af->f) {
+        clt_error("cannot create %s: %s", af->tmp_path, strerror(errno));
+        free(af->path);
+        free(af->tmp_path);
+        memset(af, 0, sizeof *af);
+        return -1;
+    }
+    flock(fileno(af->f), LOCK_EX | LOCK_NB); /* best effort: marks it as being written, see above */
+    remove_abandoned(path, af->tmp_path);
+    return 0;
+}
+
+/* Says what failed and that the file under its real name, if any, is untouched. */
+static void write_failed(const clt_atomic_file *af, int err) {
+    clt_error("cannot write %s: %s (%s is left as it was)", af->tmp_path, strerror(err), af->path);
+}
+
+int clt_atomic_write(clt_atomic_file *af, const void *data, size_t len) {
+    if (af->failed) return -1;
+    if (len && fwrite(data, 1, len, af->f) != len) {
+        write_failed(af, errno);
+        af->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+void clt_atomic_abort(clt_atomic_file *af) {
+    if (af->f) fclose(af->f);
+    if (af->tmp_path) unlink(af->tmp_path);
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+}
+
+int clt_atomic_commit(clt_atomic_file *af) {
+    if (af->failed) {
+        clt_atomic_abort(af);
+        return -1;
+    }
+    /* the first error is the one to report: fclose after a failed fflush fails again */
+    int err = 0;
+    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0) err = errno;
+    if (fclose(af->f) != 0 && !err) err = errno;
+    af->f = NULL;
+    if (err) {
+        write_failed(af, err);
+        clt_atomic_abort(af);
+        return -1;
+    }
+    if (rename(af->tmp_path, af->path) != 0) {
+        clt_error("cannot rename %s to %s: %s", af->tmp_path, af->path, strerror(errno));
+        clt_atomic_abort(af);
+        return -1;
+    }
+    fsync_parent(af->path);
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+    return 0;
+}
+
+int clt_write_file_atomic(const char *path, const void *data, size_t len) {
+    clt_atomic_file af;
+    if (clt_atomic_open(&af, path) != 0) return -1;
+    clt_atomic_write(&af, data, len);
+    return clt_atomic_commit(&af);
+}
+
+int clt_mkdirs(const char *path) {
+    char *p = clt_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) goto fail;
+        *s = '/';
+    }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) goto fail;
+    free(p);
+    return 0;
+fail:
+    clt_error("cannot create folder %s: %s", p, strerror(errno));
+    free(p);
+    return -1;
+}
+
+int clt_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+char *clt_path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = clt_malloc(n);
+    if (!dir[0] || dir[strlen(dir) - 1] == '/')
+        snprintf(p, n, "%s%s", dir, name);
+    else
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+char *clt_exe_dir(void) {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    return clt_strdup(dirname(buf));
+}
+
+double clt_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+uint64_t clt_fnv1a(uint64_t h, const void *data, size_t len) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int clt_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
