@@ -439,8 +439,38 @@ void clt_device_close(clt_device *d) {
 
 /* ---- buffers ---- */
 
+void clt_plan_begin(clt_device *d) {
+    d->planning = true;
+    d->planned_bytes = d->planned_largest = 0;
+    d->planned_largest_what[0] = 0;
+}
+
+int clt_plan_end(clt_device *d, const char *what) {
+    d->planning = false;
+    if (d->failed) return -1;
+    uint64_t limit = d->global_mem;
+    uint64_t host = d->is_gpu ? 0 : clt_host_available_bytes();
+    if (host && host < limit) limit = host;
+    if (d->planned_bytes <= limit) return 0;
+    char host_text[96] = "";
+    if (host) snprintf(host_text, sizeof host_text, " and the host %llu bytes available", (unsigned long long)host);
+    clt_device_fail(d, "cannot allocate %s: %llu bytes in all (the largest, %s, %llu bytes), but %s has %llu bytes "
+                    "of global memory%s; lower the batch size",
+                    what, (unsigned long long)d->planned_bytes, d->planned_largest_what,
+                    (unsigned long long)d->planned_largest, d->name, (unsigned long long)d->global_mem, host_text);
+    return -1;
+}
+
 cl_mem clt_alloc(clt_device *d, size_t bytes, const char *what) {
     if (d->failed) return NULL;
+    if (d->planning) {
+        d->planned_bytes += bytes;
+        if (bytes > d->planned_largest) {
+            d->planned_largest = bytes;
+            snprintf(d->planned_largest_what, sizeof d->planned_largest_what, "%s", what);
+        }
+        return NULL;
+    }
     if (bytes > d->max_alloc) {
         clt_device_fail(d, "cannot allocate %s: %zu bytes asked for, but %s allows at most %llu bytes in one "
                         "buffer", what, bytes, d->name, (unsigned long long)d->max_alloc);

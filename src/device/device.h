@@ -43,6 +43,10 @@ typedef struct clt_device {
     int n_kernels;
 
     int failed;
+    /* While planning (clt_plan_begin), clt_alloc only adds up what it is asked for. */
+    bool planning;
+    uint64_t planned_bytes, planned_largest;
+    char planned_largest_what[64];
     char error[2048];
 } clt_device;
 
@@ -75,6 +79,14 @@ const char *clt_cl_error_name(cl_int err);
 
 /* ---- buffers (sizes in bytes; `what` names the buffer in errors) ---- */
 cl_mem clt_alloc(clt_device *d, size_t bytes, const char *what);
+/* A set of buffers is planned before it is allocated, so that a set too large for the device (or,
+   on a CPU device, for the host's available memory) is refused as a whole, naming its total, rather
+   than half-allocated and then ended by the kernel's OOM killer: between clt_plan_begin and
+   clt_plan_end clt_alloc allocates nothing and returns NULL. clt_plan_end returns 0 when the total
+   fits, else -1 with the device failed (sticky) and a message naming `what`, the total and the
+   largest buffer. */
+void clt_plan_begin(clt_device *d);
+int clt_plan_end(clt_device *d, const char *what);
 void clt_free(cl_mem m);
 void clt_upload(clt_device *d, cl_mem dst, size_t dst_off, const void *src, size_t bytes);
 void clt_download(clt_device *d, void *dst, cl_mem src, size_t src_off, size_t bytes); /* blocking */

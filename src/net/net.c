@@ -137,6 +137,46 @@ static size_t col_budget(clt_device *d, const clt_net *net) {
     return images * per_image;
 }
 
+/* Every device buffer of the net; run once to plan (nothing is allocated) and once to allocate. */
+static void alloc_buffers(clt_net *net, clt_device *d) {
+    size_t pbytes = net->param_count * sizeof(float);
+    net->params = clt_alloc(d, pbytes, "parameters");
+    net->grads = clt_alloc(d, pbytes, "parameter gradients");
+    net->history = clt_alloc(d, pbytes, "momentum");
+
+    size_t n = net->batch;
+    const clt_arch *a = &net->arch;
+    net->input = blob(d, n * a->in_c * a->in_h * a->in_w, "input", false);
+    const clt_conv *cv = net->conv;
+    const clt_pool *pl = net->pool;
+    net->c1 = blob(d, n * cv[0].m * cv[0].ho * cv[0].wo, "conv1", true);
+    net->p1 = blob(d, n * pl[0].c * pl[0].ho * pl[0].wo, "pool1", true);
+    net->n1 = blob(d, net->p1.count, "norm1", true);
+    net->c2 = blob(d, n * cv[1].m * cv[1].ho * cv[1].wo, "conv2", true);
+    net->p2 = blob(d, n * pl[1].c * pl[1].ho * pl[1].wo, "pool2", true);
+    net->n2 = blob(d, net->p2.count, "norm2", true);
+    net->c3 = blob(d, n * cv[2].m * cv[2].ho * cv[2].wo, "conv3", true);
+    net->c4 = blob(d, n * cv[3].m * cv[3].ho * cv[3].wo, "conv4", true);
+    net->c5 = blob(d, n * cv[4].m * cv[4].ho * cv[4].wo, "conv5", true);
+    net->p5 = blob(d, n * pl[2].c * pl[2].ho * pl[2].wo, "pool5", true);
+    net->f5 = blob(d, net->p5.count, "flatten", true);
+    net->f6 = blob(d, n * a->fc[0], "fc6", true);
+    net->f7 = blob(d, n * a->fc[1], "fc7", true);
+    net->f8 = blob(d, n * a->fc[2], "fc8", true);
+    net->mask[0] = clt_alloc(d, net->p1.count * sizeof(cl_int), "pool1 argmax");
+    net->mask[1] = clt_alloc(d, net->p2.count * sizeof(cl_int), "pool2 argmax");
+    net->mask[2] = clt_alloc(d, net->p5.count * sizeof(cl_int), "pool5 argmax");
+    net->scale[0] = clt_alloc(d, net->p1.count * sizeof(float), "norm1 scale");
+    net->scale[1] = clt_alloc(d, net->p2.count * sizeof(float), "norm2 scale");
+    net->labels = clt_alloc(d, n * sizeof(cl_int), "labels");
+    net->prob = clt_alloc(d, n * a->fc[2] * sizeof(float), "probabilities");
+    net->loss = clt_alloc(d, n * sizeof(float), "loss");
+    net->correct1 = clt_alloc(d, n * sizeof(cl_int), "top-1 flags");
+    net->correct5 = clt_alloc(d, n * sizeof(cl_int), "top-5 flags");
+    net->col_floats = col_budget(d, net);
+    net->col = clt_alloc(d, net->col_floats * sizeof(float), "im2col workspace");
+}
+
 int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch) {
     memset(net, 0, sizeof *net);
     if (clt_arch_check(arch) != 0) return -1;
@@ -167,46 +207,13 @@ int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch)
         off += L->b_count;
     }
     net->param_count = off;
-    size_t pbytes = off * sizeof(float);
-    net->params = clt_alloc(d, pbytes, "parameters");
-    net->grads = clt_alloc(d, pbytes, "parameter gradients");
-    net->history = clt_alloc(d, pbytes, "momentum");
-
-    size_t n = batch;
-    const clt_arch *a = arch;
-    net->input = blob(d, n * a->in_c * a->in_h * a->in_w, "input", false);
-    const clt_conv *cv = net->conv;
-    const clt_pool *pl = net->pool;
-    net->c1 = blob(d, n * cv[0].m * cv[0].ho * cv[0].wo, "conv1", true);
-    net->p1 = blob(d, n * pl[0].c * pl[0].ho * pl[0].wo, "pool1", true);
-    net->n1 = blob(d, net->p1.count, "norm1", true);
-    net->c2 = blob(d, n * cv[1].m * cv[1].ho * cv[1].wo, "conv2", true);
-    net->p2 = blob(d, n * pl[1].c * pl[1].ho * pl[1].wo, "pool2", true);
-    net->n2 = blob(d, net->p2.count, "norm2", true);
-    net->c3 = blob(d, n * cv[2].m * cv[2].ho * cv[2].wo, "conv3", true);
-    net->c4 = blob(d, n * cv[3].m * cv[3].ho * cv[3].wo, "conv4", true);
-    net->c5 = blob(d, n * cv[4].m * cv[4].ho * cv[4].wo, "conv5", true);
-    net->p5 = blob(d, n * pl[2].c * pl[2].ho * pl[2].wo, "pool5", true);
-    net->f5 = blob(d, net->p5.count, "flatten", true);
-    net->f6 = blob(d, n * a->fc[0], "fc6", true);
-    net->f7 = blob(d, n * a->fc[1], "fc7", true);
-    net->f8 = blob(d, n * a->fc[2], "fc8", true);
-    net->mask[0] = clt_alloc(d, net->p1.count * sizeof(cl_int), "pool1 argmax");
-    net->mask[1] = clt_alloc(d, net->p2.count * sizeof(cl_int), "pool2 argmax");
-    net->mask[2] = clt_alloc(d, net->p5.count * sizeof(cl_int), "pool5 argmax");
-    net->scale[0] = clt_alloc(d, net->p1.count * sizeof(float), "norm1 scale");
-    net->scale[1] = clt_alloc(d, net->p2.count * sizeof(float), "norm2 scale");
-    net->labels = clt_alloc(d, n * sizeof(cl_int), "labels");
-    net->prob = clt_alloc(d, n * a->fc[2] * sizeof(float), "probabilities");
-    net->loss = clt_alloc(d, n * sizeof(float), "loss");
-    net->correct1 = clt_alloc(d, n * sizeof(cl_int), "top-1 flags");
-    net->correct5 = clt_alloc(d, n * sizeof(cl_int), "top-5 flags");
-    if (d->failed) {
-        clt_net_destroy(net);
-        return clt_device_report(d);
-    }
-    net->col_floats = col_budget(d, net);
-    net->col = clt_alloc(d, net->col_floats * sizeof(float), "im2col workspace");
+    /* Planned first, allocated only if the whole set fits (device.h, clt_plan_begin). */
+    clt_plan_begin(d);
+    alloc_buffers(net, d);
+    char what[96];
+    snprintf(what, sizeof what, "the net's buffers for a batch of %d", batch);
+    if (clt_plan_end(d, what) != 0) return clt_device_report(d);
+    alloc_buffers(net, d);
     if (d->failed) {
         clt_net_destroy(net);
         return clt_device_report(d);

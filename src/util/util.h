@@ -58,6 +58,10 @@ double clt_now(void); /* monotonic seconds */
 /* Online CPUs, clamped to 1..256: the default thread count of packing and reading. */
 int clt_cpu_count(void);
 
+/* Memory the host can still give without swapping (MemAvailable of /proc/meminfo, else all of its
+   physical memory); 0 when neither is known. */
+uint64_t clt_host_available_bytes(void);
+
 /* FNV-1a 64-bit hash, used for cache keys (not for integrity: packs and checkpoints use CRC32). */
 uint64_t clt_fnv1a(uint64_t h, const void *data, size_t len);
 #define CLT_FNV_INIT 0xcbf29ce484222325ULL
