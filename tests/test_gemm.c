@@ -8,11 +8,13 @@
 #include "testutil.h"
 #include "tune/tune.h"
 
-static void check(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_extra, size_t c_off, float beta,
-                  uint64_t seed) {
+/* a_off/b_off/c_off: where each operand starts in its buffer, in floats (an aligned offset takes
+   gemm.c's sub-buffer path, a misaligned one CLBlast's own offset) */
+static void check_at(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_extra, size_t a_off, size_t b_off,
+                     size_t c_off, float beta, uint64_t seed) {
     clt_device *d = t_device();
     size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + ldc_extra;
-    size_t na = (ta ? k : m) * lda, nb = (tb ? n : k) * ldb, nc = c_off + m * ldc;
+    size_t na = a_off + (ta ? k : m) * lda, nb = b_off + (tb ? n : k) * ldb, nc = c_off + m * ldc;
     float *a = clt_malloc(na * sizeof(float)), *b = clt_malloc(nb * sizeof(float)), *c = clt_malloc(nc * sizeof(float));
     t_fill(a, na, seed, -1, 1);
     t_fill(b, nb, seed + 1, -1, 1);
@@ -23,18 +25,26 @@ static void check(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_ext
         for (size_t j = 0; j < n; j++) {
             double s = 0;
             for (size_t p = 0; p < k; p++)
-                s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                s += (double)(ta ? a[a_off + p * lda + i] : a[a_off + i * lda + p]) *
+                     (tb ? b[b_off + j * ldb + p] : b[b_off + p * ldb + j]);
             want[c_off + i * ldc + j] = 0.5 * s + beta * (double)c[c_off + i * ldc + j];
         }
     cl_mem ba = t_upload(a, na), bb = t_upload(b, nb), bc = t_upload(c, nc);
-    clt_gemm(d, ta, tb, m, n, k, 0.5f, clt_at(ba, 0), lda, clt_at(bb, 0), ldb, beta, clt_at(bc, c_off), ldc, "test");
+    clt_gemm(d, ta, tb, m, n, k, 0.5f, clt_at(ba, a_off), lda, clt_at(bb, b_off), ldb, beta, clt_at(bc, c_off), ldc,
+             "test");
     float *got = t_download(bc, nc);
     char name[160];
-    snprintf(name, sizeof name, "gemm %c%c m=%zu n=%zu k=%zu ldc=%zu off=%zu beta=%g layout=%d%s", ta ? 'T' : 'N',
-             tb ? 'T' : 'N', m, n, k, ldc, c_off, beta, clt_gemm_layout, d->is_gpu ? " (GPU paths)" : "");
+    snprintf(name, sizeof name, "gemm %c%c m=%zu n=%zu k=%zu ldc=%zu offsets a=%zu b=%zu c=%zu beta=%g layout=%d%s",
+             ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, ldc, a_off, b_off, c_off, beta, clt_gemm_layout,
+             d->is_gpu ? " (GPU paths)" : "");
     t_close(name, got, want, nc, 1e-5, 2e-5 * sqrt((double)k));
     clt_free(ba), clt_free(bb), clt_free(bc);
     free(a), free(b), free(c), free(want), free(got);
+}
+
+static void check(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_extra, size_t c_off, float beta,
+                  uint64_t seed) {
+    check_at(ta, tb, m, n, k, ldc_extra, 0, 0, c_off, beta, seed);
 }
 
 int main(void) {
@@ -46,6 +56,10 @@ int main(void) {
             bool ta = t & 1, tb = t & 2;
             check(ta, tb, 37, 45, 29, 0, 0, 0.0f, seed++);
             check(ta, tb, 20, 70, 53, 11, 7, 1.0f, seed++); /* a strided, offset block of C */
+            /* a group's blocks: every operand at an offset, aligned (sub-buffers) and not */
+            size_t aligned = t_device()->mem_align_bytes / sizeof(float) * 3;
+            check_at(ta, tb, 33, 64, 48, 0, aligned, 2 * aligned, aligned, 1.0f, seed++);
+            check_at(ta, tb, 33, 64, 48, 5, aligned + 1, aligned, 2 * aligned + 3, 0.0f, seed++);
         }
     }
     clt_gemm_layout = -1;

@@ -67,14 +67,18 @@ int clt_gemm_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gem
            whenever the batch is chunked the output rows are strided and start at an offset (the
            second chunk stands for any). The column matrix is the chunk's own, dense. */
         size_t ld = chunk < batch ? 2 * cols : cols, off = chunk < batch ? cols : 0;
-        put(out, &n, max, net, c->name, c->groups, "fwd", false, false, c->m, cols, c->k, c->k, cols, ld, 0, 0, off,
-            0.0f);
+        /* A grouped layer's shapes are its last group's: its blocks of the weights, the column
+           matrix and the output sit at offsets, which CLBlast treats differently from offset 0. */
+        size_t g = (size_t)c->groups - 1;
+        size_t w_off = g * c->m * c->k, col_off = g * c->k * cols, out_off = off + g * c->m * ld;
+        put(out, &n, max, net, c->name, c->groups, "fwd", false, false, c->m, cols, c->k, c->k, cols, ld, w_off,
+            col_off, out_off, 0.0f);
         if (!c->first)
-            put(out, &n, max, net, c->name, c->groups, "bwd-d", true, false, c->k, cols, c->m, c->k, ld, cols, 0, off,
-                0, 0.0f);
+            put(out, &n, max, net, c->name, c->groups, "bwd-d", true, false, c->k, cols, c->m, c->k, ld, cols, w_off,
+                out_off, col_off, 0.0f);
         /* dout · colᵀ, or dout · colT from the transposed im2col block (as clt_conv_backward) */
         put(out, &n, max, net, c->name, c->groups, "bwd-w", false, !conv_dweight_nn, c->m, c->k, cols, ld,
-            conv_dweight_nn ? c->k : cols, c->k, off, 0, 0, 1.0f);
+            conv_dweight_nn ? c->k : cols, c->k, out_off, col_off, w_off, 1.0f);
     }
     for (size_t i = 0; i < nfc; i++) {
         const fc_def *f = &fcs[i];

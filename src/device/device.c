@@ -390,12 +390,32 @@ int clt_device_open_bare(clt_device *d, const char *selector) {
     dev_str(d->id, CL_DEVICE_VERSION, d->device_version, sizeof d->device_version);
     plat_str(d->platform, CL_PLATFORM_NAME, d->platform_name, sizeof d->platform_name);
     plat_str(d->platform, CL_PLATFORM_VERSION, d->platform_version, sizeof d->platform_version);
-    clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof d->type, &d->type, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof d->compute_units, &d->compute_units, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof d->global_mem, &d->global_mem, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof d->local_mem, &d->local_mem, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof d->max_work_group, &d->max_work_group, NULL);
+    cl_uint align_bits = 0, simd = 0;
+    const struct {
+        cl_device_info what;
+        const char *name;
+        void *value;
+        size_t size;
+    } queries[] = {
+        {CL_DEVICE_TYPE, "CL_DEVICE_TYPE", &d->type, sizeof d->type},
+        {CL_DEVICE_MAX_COMPUTE_UNITS, "CL_DEVICE_MAX_COMPUTE_UNITS", &d->compute_units, sizeof d->compute_units},
+        {CL_DEVICE_GLOBAL_MEM_SIZE, "CL_DEVICE_GLOBAL_MEM_SIZE", &d->global_mem, sizeof d->global_mem},
+        {CL_DEVICE_MAX_MEM_ALLOC_SIZE, "CL_DEVICE_MAX_MEM_ALLOC_SIZE", &d->max_alloc, sizeof d->max_alloc},
+        {CL_DEVICE_LOCAL_MEM_SIZE, "CL_DEVICE_LOCAL_MEM_SIZE", &d->local_mem, sizeof d->local_mem},
+        {CL_DEVICE_MAX_WORK_GROUP_SIZE, "CL_DEVICE_MAX_WORK_GROUP_SIZE", &d->max_work_group, sizeof d->max_work_group},
+        {CL_DEVICE_MEM_BASE_ADDR_ALIGN, "CL_DEVICE_MEM_BASE_ADDR_ALIGN", &align_bits, sizeof align_bits},
+        {CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, "CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT", &simd, sizeof simd},
+    };
+    for (size_t i = 0; i < CLT_ARRAY_LEN(queries); i++) {
+        cl_int qerr = clGetDeviceInfo(d->id, queries[i].what, queries[i].size, queries[i].value, NULL);
+        if (qerr != CL_SUCCESS) {
+            clt_error("OpenCL error %s (%d) in clGetDeviceInfo(%s) for %s", clt_cl_error_name(qerr), qerr,
+                      queries[i].name, d->name);
+            return -1;
+        }
+    }
+    d->mem_align_bytes = align_bits >= 8 ? align_bits / 8 : 1;
+    d->simd_floats = simd;
     d->is_gpu = (d->type & CL_DEVICE_TYPE_GPU) != 0;
     d->conv_dweight_nn = !d->is_gpu;
     d->wg1d = CLT_MIN(d->is_gpu ? 256 : 64, d->max_work_group);

@@ -31,6 +31,8 @@ typedef struct clt_device {
     cl_ulong global_mem, max_alloc, local_mem;
     size_t max_work_group;
     size_t wg1d; /* work-group size used for 1-D element-wise kernels on this device */
+    size_t mem_align_bytes; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: where a sub-buffer may start */
+    cl_uint simd_floats;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT */
     bool is_gpu;
     /* Convolution weight gradients as dout · colT with a transposed im2col (true: CPU devices, where
        CLBlast's product with a transposed operand runs at half speed) or as dout · colᵀ (GPUs, where

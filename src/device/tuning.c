@@ -179,9 +179,7 @@ void clt_tuning_key_of(const clt_device *d, clt_tuning_key *key) {
     snprintf(key->platform, sizeof key->platform, "%s", d->platform_name);
     snprintf(key->device, sizeof key->device, "%s", d->name);
     snprintf(key->driver, sizeof key->driver, "%s", d->driver_version);
-    cl_uint w = 0;
-    if (d->id) clGetDeviceInfo(d->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL);
-    snprintf(key->simd, sizeof key->simd, "%u", w);
+    snprintf(key->simd, sizeof key->simd, "%u", d->simd_floats);
 }
 
 /* ---- kernel rules ---- */
