@@ -19,8 +19,10 @@
 
 /* tuned: clt_gemm as it runs in the trainer; default: the same with CLBlast's own parameters;
    asis: CLBlast's C API called plainly with its own parameters (clt_gemm before this work). */
-enum { COL_TUNED, COL_DEFAULT, COL_ASIS, COL_OPENBLAS, N_COLS };
-static const char *const col_names[N_COLS] = {"tuned", "default", "asis", "openblas"};
+/* With --steps, what each step of this door buys: before: tuned, without sub-buffers or shape
+   classes (the door as it was before them); subbuf: with sub-buffers; tuned has both. */
+enum { COL_BEFORE, COL_SUB, COL_TUNED, COL_DEFAULT, COL_ASIS, COL_OPENBLAS, N_COLS };
+static const char *const col_names[N_COLS] = {"before", "subbuf", "tuned", "default", "asis", "openblas"};
 
 typedef struct row {
     clt_gemm_shape s;
@@ -39,6 +41,8 @@ static void usage(FILE *out) {
             "  --repeats N      timed runs per shape and column; the median is reported (default 5)\n"
             "  --compare        also time CLBlast's own parameters for the device\n"
             "  --baseline       also time CLBlast's C API called plainly with its own parameters\n"
+            "  --steps          also time the tuned door without shape classes and sub-buffers (before)\n"
+            "                   and with sub-buffers only (subbuf)\n"
             "  --openblas       also time OpenBLAS on the host (if the bench was built with it)\n"
             "  --no-check       skip the sampled correctness check\n"
             "  --json           one JSON object on stdout instead of the table\n"
@@ -67,10 +71,14 @@ static const char *env_or(const char *name) {
 }
 
 static int select_column(clt_device *d, int col) {
-    static int layout = -4;
-    if (layout == -4) layout = clt_gemm_layout; /* as configured (environment knob or default) */
-    clt_gemm_layout = col == COL_ASIS ? 2 : layout;
-    return clt_tuning_use_defaults(d, col != COL_TUNED);
+    static clt_gemm_choices configured; /* as the environment or the defaults set them */
+    static bool known;
+    if (!known) configured = d->gemm, known = true;
+    d->gemm = configured;
+    if (col == COL_ASIS) d->gemm.layout = CLT_GEMM_PLAIN;
+    if (col == COL_BEFORE) d->gemm.sub_buffers = false;
+    if (col == COL_BEFORE || col == COL_SUB) d->gemm.classes = false;
+    return clt_tuning_use_defaults(d, col != COL_TUNED && col != COL_BEFORE && col != COL_SUB);
 }
 
 int bench_gemm(int argc, char **argv) {
@@ -78,12 +86,12 @@ int bench_gemm(int argc, char **argv) {
                                          {"only", required_argument, 0, 'o'},   {"form", required_argument, 0, 'f'},
                                          {"chunk", required_argument, 0, 'c'},  {"repeats", required_argument, 0, 'r'},
                                          {"compare", no_argument, 0, 'C'},      {"openblas", no_argument, 0, 'O'},
-                                         {"baseline", no_argument, 0, 'B'},
+                                         {"baseline", no_argument, 0, 'B'},     {"steps", no_argument, 0, 'S'},
                                          {"no-check", no_argument, 0, 'K'},     {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *device = NULL, *net = "all", *only = NULL, *form = NULL;
     long chunk = 16, repeats = 5;
-    bool compare = false, baseline = false, openblas = false, check = true, json = false;
+    bool compare = false, baseline = false, openblas = false, check = true, json = false, steps = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -96,6 +104,7 @@ int bench_gemm(int argc, char **argv) {
         case 'r': repeats = strtol(optarg, NULL, 10); break;
         case 'C': compare = true; break;
         case 'B': baseline = true; break;
+        case 'S': steps = true; break;
         case 'O': openblas = true; break;
         case 'K': check = false; break;
         case 'j': json = true; break;
@@ -143,7 +152,7 @@ int bench_gemm(int argc, char **argv) {
         row *w = &rows[r];
         clt_gemm_case gc;
         if (clt_gemm_case_init(&d, &gc, &w->s, 1000 + (uint64_t)r) != 0) break;
-        bool cols[N_COLS] = {true, compare, baseline, openblas};
+        bool cols[N_COLS] = {steps, steps, true, compare, baseline, openblas};
         /* The first run of a column compiles its kernels; it is checked and not timed. */
         for (int col = 0; col < COL_OPENBLAS && !w->error[0]; col++) {
             if (!cols[col]) continue;
@@ -173,7 +182,7 @@ int bench_gemm(int argc, char **argv) {
                     sec = -1;
 #endif
                 } else {
-                    if ((compare || baseline) && select_column(&d, col) != 0) return 1;
+                    if ((compare || baseline || steps) && select_column(&d, col) != 0) return 1;
                     sec = clt_gemm_case_time(&d, &gc);
                 }
                 times[col * repeats + t] = sec;
@@ -194,7 +203,7 @@ int bench_gemm(int argc, char **argv) {
                 fprintf(stdout, "%-8s %-9s %-5s %6s %7s %6s %2s |", "net", "layer", "form", "m", "n", "k", "op");
                 for (int col = 0; col < N_COLS; col++)
                     if (cols[col]) fprintf(stdout, " %8s", col_names[col]);
-                fprintf(stdout, "   GFLOP/s, median\n");
+                fprintf(stdout, "%s   GFLOP/s, median\n", openblas ? "  tuned/openblas" : "");
             }
             fprintf(stdout, "%-8s %-9s %-5s %6zu %7zu %6zu %c%c |", w->s.net, w->s.name, w->s.form, w->s.m, w->s.n,
                     w->s.k, w->s.ta ? 'T' : 'N', w->s.tb ? 'T' : 'N');
@@ -202,6 +211,7 @@ int bench_gemm(int argc, char **argv) {
             else
                 for (int col = 0; col < N_COLS; col++)
                     if (cols[col]) fprintf(stdout, " %8.1f", w->median[col]);
+            if (!w->error[0] && openblas) fprintf(stdout, " %8.2f", w->median[COL_TUNED] / w->median[COL_OPENBLAS]);
             fputc('\n', stdout);
             fflush(stdout);
         }
@@ -235,7 +245,8 @@ int bench_gemm(int argc, char **argv) {
 #endif
         printf(", \"env\": {");
         const char *vars[] = {"POCL_WORK_GROUP_METHOD", "POCL_MAX_PTHREAD_COUNT", "CLTRANSFER_TUNING",
-                              "CLBLAST_BUILD_OPTIONS", "CLT_GEMM_LAYOUT", "CLT_GEMM_TEMP", "CLT_GEMM_SPLITK"};
+                              "CLBLAST_BUILD_OPTIONS", "CLT_GEMM_LAYOUT", "CLT_GEMM_TEMP", "CLT_GEMM_SPLITK",
+                              "CLT_GEMM_CLASSES", "CLT_GEMM_SUBBUFFERS"};
         for (size_t i = 0; i < CLT_ARRAY_LEN(vars); i++) {
             printf("%s\"%s\": ", i ? ", " : "", vars[i]);
             json_str(stdout, env_or(vars[i]));

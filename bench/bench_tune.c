@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bench.h"
 #include "tune/tune.h"
@@ -18,6 +19,8 @@ static void usage(FILE *out) {
             "  --chunk N          CaffeNet images per convolution in the workload (default 4)\n"
             "  --store FILE       database to write (default %s)\n"
             "  --dry-run          search and report, store nothing\n"
+            "  --if-untuned       do nothing when a database already holds lines stored for exactly this\n"
+            "                     device and driver (what setup.sh runs)\n"
             "  --race FILE        instead of searching, time the Xgemm/XgemmDirect lines of FILE (database\n"
             "                     format) side by side on the workload\n"
             "  --repeats N        timed passes per candidate with --race (default 5)\n"
@@ -27,16 +30,38 @@ static void usage(FILE *out) {
     free(user);
 }
 
+/* Whether a database holds lines for exactly this device: the one the tuner would write, and
+   every one clt_tuning_apply reads. */
+static int already_tuned(clt_device *d, const char *store, bool *tuned) {
+    clt_tuning_key key;
+    clt_tuning_key_of(d, &key);
+    const char *env = getenv("CLTRANSFER_TUNING");
+    char *paths[4] = {store ? clt_strdup(store) : NULL, clt_tuning_user_path(), clt_tuning_repo_path(),
+                      env && *env && strcasecmp(env, "off") && strcasecmp(env, "none") ? clt_strdup(env) : NULL};
+    int r = 0;
+    for (int i = 0; i < 4; i++) {
+        if (paths[i] && r == 0 && !*tuned) {
+            r = clt_tuning_has_exact(paths[i], &key, tuned);
+            if (r == 0 && *tuned)
+                fprintf(stderr, "tune: %s already holds tuning for %s (driver %s)\n", paths[i], d->name,
+                        d->driver_version);
+        }
+        free(paths[i]);
+    }
+    return r;
+}
+
 int bench_tune(int argc, char **argv) {
     static const struct option opts[] = {{"device", required_argument, 0, 'd'}, {"time-budget", required_argument, 0, 'b'},
                                          {"chunk", required_argument, 0, 'c'},  {"store", required_argument, 0, 's'},
                                          {"dry-run", no_argument, 0, 'n'},      {"race", required_argument, 0, 'r'},
                                          {"repeats", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'q'},
-                                         {"net", required_argument, 0, 'N'},
+                                         {"net", required_argument, 0, 'N'},    {"if-untuned", no_argument, 0, 'u'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *device = NULL, *race = NULL, *net = NULL;
     clt_tune_options o = {.budget_s = 600, .chunk = 4, .verbose = 1};
     long repeats = 5;
+    bool if_untuned = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -50,6 +75,7 @@ int bench_tune(int argc, char **argv) {
         case 'R': repeats = strtol(optarg, NULL, 10); break;
         case 'q': o.verbose = 0; break;
         case 'N': net = optarg; break;
+        case 'u': if_untuned = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -60,6 +86,14 @@ int bench_tune(int argc, char **argv) {
     }
     clt_device d;
     if (clt_device_open(&d, device) != 0) return 1;
+    if (if_untuned && !race) {
+        bool tuned = false;
+        int r = already_tuned(&d, o.store, &tuned);
+        if (r != 0 || tuned) {
+            clt_device_close(&d);
+            return r == 0 ? 0 : 1;
+        }
+    }
     fprintf(stderr, "in effect before tuning:\n");
     clt_tuning_print(&d, stderr, false);
     int r = race ? clt_tune_race(&d, race, (int)repeats, o.chunk, net) : clt_tune(&d, &o);

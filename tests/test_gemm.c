@@ -35,7 +35,7 @@ static void check_at(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_
     float *got = t_download(bc, nc);
     char name[160];
     snprintf(name, sizeof name, "gemm %c%c m=%zu n=%zu k=%zu ldc=%zu offsets a=%zu b=%zu c=%zu beta=%g layout=%d%s",
-             ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, ldc, a_off, b_off, c_off, beta, clt_gemm_layout,
+             ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, ldc, a_off, b_off, c_off, beta, (int)d->gemm.layout,
              d->is_gpu ? " (GPU paths)" : "");
     t_close(name, got, want, nc, 1e-5, 2e-5 * sqrt((double)k));
     clt_free(ba), clt_free(bb), clt_free(bc);
@@ -49,9 +49,9 @@ static void check(bool ta, bool tb, size_t m, size_t n, size_t k, size_t ldc_ext
 
 int main(void) {
     uint64_t seed = 1;
-    /* 1: the row-major call, 0: the mirror, -1: chosen by shape */
-    for (int layout = -1; layout <= 1; layout++) {
-        clt_gemm_layout = layout;
+    /* chosen by shape, the row-major call, the mirror */
+    for (int layout = CLT_GEMM_AUTO; layout <= CLT_GEMM_MIRROR; layout++) {
+        t_device()->gemm.layout = (clt_gemm_layout)layout;
         for (int t = 0; t < 4; t++) {
             bool ta = t & 1, tb = t & 2;
             check(ta, tb, 37, 45, 29, 0, 0, 0.0f, seed++);
@@ -62,7 +62,7 @@ int main(void) {
             check_at(ta, tb, 33, 64, 48, 5, aligned + 1, aligned, 2 * aligned + 3, 0.0f, seed++);
         }
     }
-    clt_gemm_layout = -1;
+    t_device()->gemm.layout = CLT_GEMM_AUTO;
     /* A C of 6×9 cannot fill a device and k is long: CPUs take the direct kernel, GPUs split k
        (4099 leaves a remainder slice). Both paths run here whatever the device is. */
     clt_device *d = t_device();

@@ -8,17 +8,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device/gemm.h"
 #include "device/tuning.h"
 
-typedef struct cand {
+typedef struct candidate {
     char kernel[16];
     int n;
     char names[CLT_TUNING_MAX_PARAMS][32];
     size_t values[CLT_TUNING_MAX_PARAMS];
     double score, first_s; /* geometric-mean GFLOP/s; seconds of the first (compiling) pass */
     bool ok;
-    int layout, temp, splitk; /* race mode only: clt_gemm_layout/clt_gemm_temp for this candidate, -2 leaves it */
-} cand;
+    /* race mode only: d->gemm.layout (a clt_gemm_layout), .keep_temp and .split_k (0/1) for this
+       candidate; -1 leaves what is in effect */
+    int layout, temp, splitk;
+} candidate;
+
+/* ---- the search's constants ---- */
+
+/* Beyond this many accumulators per work-item no device keeps them in registers. */
+enum { MAX_ACCUMULATORS = 256 };
+/* Random mutations tried for one that fits before giving up on a parent. */
+enum { MUTATION_TRIES = 400 };
+/* Duplicate or unmutable candidates in a row after which the search is over. */
+enum { MAX_STALE = 2000 };
+/* A runner-up within this fraction of the leader may be mutated instead of the leader. */
+static const double RUNNER_UP_RATIO = 0.8;
+/* The final race keeps what is in effect unless a candidate beats it by this factor; one whose
+   first pass (compile included) took over SLOW_COMPILE_S must win by SLOW_COMPILE_MARGIN more,
+   as every cold start pays its compile. */
+static const double INCUMBENT_MARGIN = 1.03, SLOW_COMPILE_MARGIN = 1.2;
+static const double SLOW_COMPILE_S = 60;
+/* Budget shares: the kernel's own Xgemm search, then the shape classes' searches together, then
+   XgemmDirect gets this share of what is left (at least MIN_DIRECT_S); the threshold the rest. */
+static const double XGEMM_SHARE = 0.4, CLASSES_SHARE = 0.35, DIRECT_SHARE_OF_REST = 0.75;
+static const double MIN_DIRECT_S = 10;
+/* XGEMM_MIN_INDIRECT_SIZE that sends every call to the direct kernel: above the cube root of any
+   product a layer makes. */
+static const size_t DIRECT_ALWAYS = (size_t)1 << 20;
+/* Two thresholds whose predicted times are within this factor are a tie (the smaller wins). */
+static const double THRESHOLD_TIE = 1.001;
 
 /* ---- search spaces: wider than CLBlast's own tuner, which stops at vector width 8 and tiles of
    128 and so misses what a 16-wide SIMD CPU under PoCL wants ---- */
@@ -53,6 +81,15 @@ static const char *const xgemm_seeds[] = {
     "GEMMK=0 KREG=1 KWG=32 KWI=2 MDIMA=16 MDIMC=16 MWG=64 NDIMB=16 NDIMC=16 NWG=64 SA=1 SB=1 STRM=0 STRN=0 VWM=4 VWN=4",
     "GEMMK=0 KREG=1 KWG=16 KWI=2 MDIMA=8 MDIMC=16 MWG=128 NDIMB=32 NDIMC=8 NWG=64 SA=1 SB=1 STRM=1 STRN=0 VWM=4 VWN=2",
 };
+/* Seeds for a shape class's search, tried before the kernel-wide seeds: small output tiles, for
+   products with a narrow side of C or a long k, where a wide tile is mostly padding and CLBlast
+   copies the long operand to pad it (measured on the small net: bench/RESULTS.md). */
+static const char *const class_seeds[] = {
+    "GEMMK=0 KREG=1 KWG=16 KWI=1 MDIMA=1 MDIMC=1 MWG=16 NDIMB=2 NDIMC=2 NWG=32 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=8",
+    "GEMMK=0 KREG=1 KWG=16 KWI=1 MDIMA=1 MDIMC=1 MWG=16 NDIMB=1 NDIMC=1 NWG=16 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=8",
+    "GEMMK=0 KREG=1 KWG=16 KWI=1 MDIMA=2 MDIMC=2 MWG=32 NDIMB=2 NDIMC=2 NWG=32 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=8",
+    "GEMMK=0 KREG=1 KWG=16 KWI=1 MDIMA=2 MDIMC=2 MWG=32 NDIMB=4 NDIMC=4 NWG=64 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=8",
+};
 static const char *const direct_seeds[] = {
     "KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 VWMD=4 VWND=1 WGD=32",
     "KWID=2 MDIMAD=8 MDIMCD=8 NDIMBD=8 NDIMCD=8 PADA=1 PADB=1 VWMD=8 VWND=1 WGD=64",
@@ -68,7 +105,7 @@ static uint64_t rnd(void) {
     return z ^ (z >> 31);
 }
 
-static size_t *slot(cand *c, const char *name) {
+static size_t *param_slot(candidate *c, const char *name) {
     for (int i = 0; i < c->n; i++)
         if (!strcmp(c->names[i], name)) return &c->values[i];
     if (c->n == CLT_TUNING_MAX_PARAMS) return NULL;
@@ -76,69 +113,68 @@ static size_t *slot(cand *c, const char *name) {
     c->values[c->n] = 0;
     return &c->values[c->n++];
 }
-static size_t get(const cand *c, const char *name) {
+static size_t param_of(const candidate *c, const char *name) {
     return clt_tuning_get(c->n, (const char(*)[32])c->names, c->values, name, 0);
 }
 
-static bool parse_params(cand *c, const char *kernel, const char *text) {
+static bool parse_params(candidate *c, const char *kernel, const char *text) {
     memset(c, 0, sizeof *c);
-    c->layout = -2, c->temp = -2, c->splitk = -2;
+    c->layout = -1, c->temp = -1, c->splitk = -1;
     snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
     char *copy = clt_strdup(text), *save = NULL;
     for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq) continue;
         *eq = 0;
-        size_t *s = slot(c, tok);
+        size_t *s = param_slot(c, tok);
         if (s) *s = strtoull(eq + 1, NULL, 10);
     }
     free(copy);
     return c->n > 0;
 }
 
-static bool same(const cand *a, const cand *b) {
+static bool same_params(const candidate *a, const candidate *b) {
     if (strcmp(a->kernel, b->kernel) || a->n != b->n) return false;
     for (int i = 0; i < a->n; i++)
-        if (get(b, a->names[i]) != a->values[i]) return false;
+        if (param_of(b, a->names[i]) != a->values[i]) return false;
     return true;
 }
 
 /* Structural rules (shared with the database loader) plus what this device can launch. */
-static bool fits(clt_device *d, const cand *c) {
+static bool fits(clt_device *d, const candidate *c) {
     char why[200];
     if (!clt_tuning_valid(c->kernel, c->n, (const char(*)[32])c->names, c->values, why, sizeof why)) return false;
     size_t local_bytes, threads, work;
     if (!strcmp(c->kernel, "Xgemm")) {
-        size_t gemmk = get(c, "GEMMK");
+        size_t gemmk = param_of(c, "GEMMK");
         if (gemmk == 1) {
             /* CLBlast's second kernel has no local memory and takes k one step at a time. */
-            if (get(c, "KWG") != 1 || get(c, "KWI") != 1 || get(c, "SA") || get(c, "SB") || get(c, "STRM") ||
-                get(c, "STRN") || get(c, "MDIMA") != get(c, "MDIMC") || get(c, "NDIMB") != get(c, "NDIMC"))
+            if (param_of(c, "KWG") != 1 || param_of(c, "KWI") != 1 || param_of(c, "SA") || param_of(c, "SB") || param_of(c, "STRM") ||
+                param_of(c, "STRN") || param_of(c, "MDIMA") != param_of(c, "MDIMC") || param_of(c, "NDIMB") != param_of(c, "NDIMC"))
                 return false;
-        } else if (get(c, "KREG") != 1 || get(c, "KWG") < 8) {
+        } else if (param_of(c, "KREG") != 1 || param_of(c, "KWG") < 8) {
             return false;
         }
-        threads = get(c, "MDIMC") * get(c, "NDIMC");
-        local_bytes = 4 * (get(c, "SA") * get(c, "KWG") * get(c, "MWG") + get(c, "SB") * get(c, "KWG") * get(c, "NWG"));
-        work = (get(c, "MWG") / get(c, "MDIMC")) * (get(c, "NWG") / get(c, "NDIMC"));
+        threads = param_of(c, "MDIMC") * param_of(c, "NDIMC");
+        local_bytes = 4 * (param_of(c, "SA") * param_of(c, "KWG") * param_of(c, "MWG") + param_of(c, "SB") * param_of(c, "KWG") * param_of(c, "NWG"));
+        work = (param_of(c, "MWG") / param_of(c, "MDIMC")) * (param_of(c, "NWG") / param_of(c, "NDIMC"));
     } else {
-        size_t wgd = get(c, "WGD");
-        threads = get(c, "MDIMCD") * get(c, "NDIMCD");
-        local_bytes = 4 * (wgd * (wgd + get(c, "PADA")) + wgd * (wgd + get(c, "PADB")));
-        work = (wgd / get(c, "MDIMCD")) * (wgd / get(c, "NDIMCD"));
+        size_t wgd = param_of(c, "WGD");
+        threads = param_of(c, "MDIMCD") * param_of(c, "NDIMCD");
+        local_bytes = 4 * (wgd * (wgd + param_of(c, "PADA")) + wgd * (wgd + param_of(c, "PADB")));
+        work = (wgd / param_of(c, "MDIMCD")) * (wgd / param_of(c, "NDIMCD"));
     }
-    /* Beyond 256 accumulators per work-item no device keeps them in registers. */
-    return threads <= d->max_work_group && local_bytes <= d->local_mem && work <= 256 && work >= 1;
+    return threads <= d->max_work_group && local_bytes <= d->local_mem && work <= MAX_ACCUMULATORS && work >= 1;
 }
 
 /* Changes one or two parameters to a neighbouring value; keeps trying until the result fits. */
-static bool mutate(clt_device *d, const cand *from, cand *to, const dim *dims, int ndims) {
-    for (int tries = 0; tries < 400; tries++) {
+static bool mutate(clt_device *d, const candidate *from, candidate *to, const dim *dims, int ndims) {
+    for (int tries = 0; tries < MUTATION_TRIES; tries++) {
         *to = *from;
         int changes = 1 + (int)(rnd() % 2);
         for (int ch = 0; ch < changes; ch++) {
             const dim *dm = &dims[rnd() % (uint64_t)ndims];
-            size_t *v = slot(to, dm->name);
+            size_t *v = param_slot(to, dm->name);
             if (!v) continue;
             int at = 0;
             while (at < dm->n && dm->v[at] != *v) at++;
@@ -149,22 +185,22 @@ static bool mutate(clt_device *d, const cand *from, cand *to, const dim *dims, i
             *v = dm->v[next];
         }
         /* Loading-thread shapes follow the compute shape unless a mutation moved them on purpose. */
-        if (!strcmp(to->kernel, "Xgemm") && get(to, "GEMMK") == 1) {
-            *slot(to, "KWG") = 1, *slot(to, "KWI") = 1, *slot(to, "SA") = 0, *slot(to, "SB") = 0;
-            *slot(to, "STRM") = 0, *slot(to, "STRN") = 0;
-            *slot(to, "MDIMA") = get(to, "MDIMC"), *slot(to, "NDIMB") = get(to, "NDIMC");
+        if (!strcmp(to->kernel, "Xgemm") && param_of(to, "GEMMK") == 1) {
+            *param_slot(to, "KWG") = 1, *param_slot(to, "KWI") = 1, *param_slot(to, "SA") = 0, *param_slot(to, "SB") = 0;
+            *param_slot(to, "STRM") = 0, *param_slot(to, "STRN") = 0;
+            *param_slot(to, "MDIMA") = param_of(to, "MDIMC"), *param_slot(to, "NDIMB") = param_of(to, "NDIMC");
         } else if (!strcmp(to->kernel, "Xgemm")) {
-            *slot(to, "KREG") = 1;
-            if (get(to, "KWG") < 8) *slot(to, "KWG") = 16;
-            if (get(to, "KWI") > get(to, "KWG")) *slot(to, "KWI") = 2;
+            *param_slot(to, "KREG") = 1;
+            if (param_of(to, "KWG") < 8) *param_slot(to, "KWG") = 16;
+            if (param_of(to, "KWI") > param_of(to, "KWG")) *param_slot(to, "KWI") = 2;
             /* MDIMA/NDIMB only shape the loads into local memory: without SA/SB they change the
                program text (a recompile) and nothing else, so they follow MDIMC/NDIMC. */
-            cand norm = *to;
-            if (!get(to, "SA")) *slot(&norm, "MDIMA") = get(to, "MDIMC");
-            if (!get(to, "SB")) *slot(&norm, "NDIMB") = get(to, "NDIMC");
+            candidate norm = *to;
+            if (!param_of(to, "SA")) *param_slot(&norm, "MDIMA") = param_of(to, "MDIMC");
+            if (!param_of(to, "SB")) *param_slot(&norm, "NDIMB") = param_of(to, "NDIMC");
             if (fits(d, &norm)) *to = norm;
         }
-        if (!same(to, from) && fits(d, to)) return true;
+        if (!same_params(to, from) && fits(d, to)) return true;
     }
     return false;
 }
@@ -188,19 +224,23 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Sets the GEMM routine so the candidate's kernel is the one that runs. */
-static int select_kernel(clt_device *d, const cand *c, char *why, size_t why_len) {
+static int select_kernel(clt_device *d, const candidate *c, char *why, size_t why_len) {
     const char threshold[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
-    size_t v[1] = {!strcmp(c->kernel, "Xgemm") ? 1 : 1u << 20};
+    size_t v[1] = {!strcmp(c->kernel, "Xgemm") ? 1 : DIRECT_ALWAYS};
     if (clt_tuning_override(d, "GemmRoutine", 1, threshold, v, why, why_len) != 0) return -1;
     return clt_tuning_override(d, c->kernel, c->n, (const char(*)[32])c->names, c->values, why, why_len);
 }
 
+static void race_switches(clt_device *d, const candidate *c) {
+    if (c->layout >= 0) d->gemm.layout = (clt_gemm_layout)c->layout;
+    if (c->temp >= 0) d->gemm.keep_temp = c->temp;
+    if (c->splitk >= 0) d->gemm.split_k = c->splitk;
+}
+
 /* First pass: compiles and checks every case. Returns false with why for a candidate to drop. */
-static bool first_pass(clt_device *d, workload *w, cand *c, char *why, size_t why_len) {
+static bool first_pass(clt_device *d, workload *w, candidate *c, char *why, size_t why_len) {
     if (select_kernel(d, c, why, why_len) != 0) return false;
-    if (c->layout >= -1) clt_gemm_layout = c->layout;
-    if (c->temp >= 0) clt_gemm_temp = c->temp;
-    if (c->splitk >= 0) clt_gemm_splitk = c->splitk;
+    race_switches(d, c);
     double t0 = clt_now();
     for (int i = 0; i < w->n; i++) {
         clt_gemm_case_reset(d, &w->cases[i]);
@@ -220,7 +260,7 @@ static bool first_pass(clt_device *d, workload *w, cand *c, char *why, size_t wh
 /* Times candidates side by side: every repeat runs each candidate's pass over the workload in
    turn, so machine noise lands on all of them. Scores are geometric means over the cases of the
    best GFLOP/s. */
-static int race(clt_device *d, workload *w, cand **cs, int nc, int repeats, double *per_case /* nc×w->n or NULL */) {
+static int race(clt_device *d, workload *w, candidate **cs, int nc, int repeats, double *per_case /* nc×w->n or NULL */) {
     double *t = clt_malloc((size_t)nc * w->n * repeats * sizeof(double));
     char why[256];
     for (int r = 0; r < repeats; r++)
@@ -230,9 +270,7 @@ static int race(clt_device *d, workload *w, cand **cs, int nc, int repeats, doub
                 free(t);
                 return -1;
             }
-            if (cs[j]->layout >= -1) clt_gemm_layout = cs[j]->layout;
-            if (cs[j]->temp >= 0) clt_gemm_temp = cs[j]->temp;
-            if (cs[j]->splitk >= 0) clt_gemm_splitk = cs[j]->splitk;
+            race_switches(d, cs[j]);
             for (int i = 0; i < w->n; i++) {
                 double s = clt_gemm_case_time(d, &w->cases[i]);
                 if (s < 0) {
@@ -260,42 +298,58 @@ static int race(clt_device *d, workload *w, cand **cs, int nc, int repeats, doub
     return 0;
 }
 
-static void print_cand(FILE *out, const cand *c) {
+static void print_cand(FILE *out, const candidate *c) {
     fprintf(out, "%s", c->kernel);
     for (int i = 0; i < c->n; i++) fprintf(out, " %s=%zu", c->names[i], c->values[i]);
 }
 
-static void current(clt_device *d, const char *kernel, cand *c) {
+/* The parameters in effect for `kernel`; -1 (device failed) if CLBlast does not report one. */
+static int current(clt_device *d, const char *kernel, candidate *c) {
     memset(c, 0, sizeof *c);
-    c->layout = -2, c->temp = -2, c->splitk = -2;
+    c->layout = -1, c->temp = -1, c->splitk = -1;
     snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
     const dim *dims = !strcmp(kernel, "Xgemm") ? xgemm_dims : direct_dims;
     int nd = !strcmp(kernel, "Xgemm") ? (int)CLT_ARRAY_LEN(xgemm_dims) : (int)CLT_ARRAY_LEN(direct_dims);
-    for (int i = 0; i < nd; i++) *slot(c, dims[i].name) = clt_tuning_param(d, kernel, dims[i].name, 0);
+    for (int i = 0; i < nd; i++) {
+        size_t v = 0;
+        if (clt_tuning_param(d, kernel, dims[i].name, &v) != 0) return -1;
+        *param_slot(c, dims[i].name) = v;
+    }
+    return 0;
 }
 
 /* Searches one kernel within `budget` seconds; *best comes back as the winner (the incumbent
    unless something beat it in the final side-by-side race). Load from other work on the machine
    drifts over minutes, so a candidate is never judged against an old number: it races the best so
    far, and its standing is the ratio between the two in that race. */
-static int search(clt_device *d, workload *w, const char *kernel, double budget, int verbose, cand *best) {
+/* start: the incumbent (NULL: what is in effect); for_class: a shape class's search, which tries
+   the class seeds first. */
+static int search(clt_device *d, workload *w, const char *kernel, double budget, int verbose, const candidate *start,
+                  bool for_class, candidate *best) {
     double t_end = clt_now() + budget;
     bool xg = !strcmp(kernel, "Xgemm");
     const dim *dims = xg ? xgemm_dims : direct_dims;
     int nd = xg ? (int)CLT_ARRAY_LEN(xgemm_dims) : (int)CLT_ARRAY_LEN(direct_dims);
-    const char *const *seeds = xg ? xgemm_seeds : direct_seeds;
-    int nseeds = xg ? (int)CLT_ARRAY_LEN(xgemm_seeds) : (int)CLT_ARRAY_LEN(direct_seeds);
+    const char *seeds[CLT_ARRAY_LEN(class_seeds) + CLT_ARRAY_LEN(xgemm_seeds) + CLT_ARRAY_LEN(direct_seeds)];
+    int nseeds = 0;
+    for (size_t i = 0; xg && for_class && i < CLT_ARRAY_LEN(class_seeds); i++) seeds[nseeds++] = class_seeds[i];
+    for (size_t i = 0; xg && i < CLT_ARRAY_LEN(xgemm_seeds); i++) seeds[nseeds++] = xgemm_seeds[i];
+    for (size_t i = 0; !xg && i < CLT_ARRAY_LEN(direct_seeds); i++) seeds[nseeds++] = direct_seeds[i];
 
     int cap = 256, n = 0, lead = -1; /* lead: index of the best so far */
-    cand *tried = clt_calloc((size_t)cap, sizeof *tried);
+    candidate *tried = clt_calloc((size_t)cap, sizeof *tried);
     double *rel = clt_calloc((size_t)cap, sizeof *rel); /* score relative to the leader it raced */
     char why[256];
-    cand incumbent;
-    current(d, kernel, &incumbent);
+    candidate incumbent;
+    if (start) incumbent = *start;
+    else if (current(d, kernel, &incumbent) != 0) {
+        free(tried), free(rel);
+        return -1;
+    }
     int next_seed = 0, stale = 0;
     double last_cost = 0; /* seconds the previous candidate took, compile included */
     for (;;) {
-        cand c;
+        candidate c;
         /* Stop before a candidate that would likely end past the budget; the incumbent is always
            measured, since the final race needs it. */
         if (n > 0 && clt_now() + last_cost > t_end) break;
@@ -303,12 +357,12 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
         else if (next_seed < nseeds) {
             if (!parse_params(&c, kernel, seeds[next_seed++]) || !fits(d, &c)) continue;
         } else {
-            if (clt_now() > t_end || lead < 0 || stale > 2000) break;
+            if (clt_now() > t_end || lead < 0 || stale > MAX_STALE) break;
             /* Mostly refine the leader; sometimes a runner-up, to get off a local peak. */
             int pick = lead;
             if (rnd() % 4 == 0) {
                 int j = (int)(rnd() % (uint64_t)n);
-                if (tried[j].ok && rel[j] > 0.8) pick = j;
+                if (tried[j].ok && rel[j] > RUNNER_UP_RATIO) pick = j;
             }
             if (!mutate(d, &tried[pick], &c, dims, nd)) {
                 stale++;
@@ -316,7 +370,7 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
             }
         }
         bool dup = false;
-        for (int i = 0; i < n && !dup; i++) dup = same(&tried[i], &c);
+        for (int i = 0; i < n && !dup; i++) dup = same_params(&tried[i], &c);
         if (dup) {
             stale++;
             continue;
@@ -330,7 +384,7 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
         c.ok = first_pass(d, w, &c, why, sizeof why);
         rel[n] = 0;
         if (c.ok) {
-            cand *pair[2] = {&c, lead >= 0 ? &tried[lead] : &c};
+            candidate *pair[2] = {&c, lead >= 0 ? &tried[lead] : &c};
             if (race(d, w, pair, lead >= 0 ? 2 : 1, 3, NULL) != 0) {
                 free(tried), free(rel);
                 return -1;
@@ -359,7 +413,7 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
 
     /* A single race can still flatter a lucky candidate: race the leader and the runners-up
        against the incumbent once more, and keep the incumbent unless it is beaten clearly. */
-    cand *top[4];
+    candidate *top[4];
     int ntop = 0;
     top[ntop++] = &tried[0];
     if (lead > 0) top[ntop++] = &tried[lead];
@@ -374,7 +428,7 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
     }
     int win = 0;
     if (ntop > 1) {
-        cand *live[4];
+        candidate *live[4];
         int nlive = 0;
         for (int j = 0; j < ntop; j++)
             if (top[j]->ok) live[nlive++] = top[j];
@@ -385,7 +439,8 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
         /* A kernel that takes minutes to compile costs every cold start that much (CPU drivers
            compile every kernel of CLBlast's program, used or not), so it must win by a margin. */
         for (int j = 1; j < ntop; j++) {
-            double margin = (win == 0 ? 1.03 : 1.0) * (top[j]->first_s > 60 ? 1.2 : 1.0);
+            double margin = (win == 0 ? INCUMBENT_MARGIN : 1.0) *
+                            (top[j]->first_s > SLOW_COMPILE_S ? SLOW_COMPILE_MARGIN : 1.0);
             if (top[j]->ok && (!top[win]->ok || top[j]->score > top[win]->score * margin)) win = j;
         }
     }
@@ -404,8 +459,8 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
 
 /* Picks XGEMM_MIN_INDIRECT_SIZE: for each shape, which of the two kernels is faster, then the
    cube-root threshold that sends the most time to the faster one. */
-static size_t pick_threshold(clt_device *d, workload *w, cand *xg, cand *dr, int verbose) {
-    cand *both[2] = {xg, dr};
+static size_t pick_threshold(clt_device *d, workload *w, candidate *xg, candidate *dr, int verbose) {
+    candidate *both[2] = {xg, dr};
     double *g = clt_malloc(2 * w->n * sizeof(double));
     /* The pair is a program neither search compiled (CLBlast builds every kernel of the routine
        with all parameters in its text), so one untimed pass each compiles it first. */
@@ -429,7 +484,7 @@ static size_t pick_threshold(clt_device *d, workload *w, cand *xg, cand *dr, int
     for (int c = -1; c <= w->n; c++) {
         size_t t;
         if (c == -1) t = 1;
-        else if (c == w->n) t = 1u << 20;
+        else if (c == w->n) t = DIRECT_ALWAYS;
         else {
             const clt_gemm_shape *s = &w->cases[c].s;
             t = (size_t)ceil(cbrt((double)s->m * s->n * s->k)) + 1;
@@ -440,7 +495,8 @@ static size_t pick_threshold(clt_device *d, workload *w, cand *xg, cand *dr, int
             bool direct = (double)s->m * s->n * s->k < (double)t * t * t;
             total += clt_gemm_flops(s) / (g[(direct ? w->n : 0) + i] * 1e9);
         }
-        if (total < best_time * 0.999 || (total <= best_time * 1.001 && t < best_t)) best_time = total, best_t = t;
+        if (total < best_time / THRESHOLD_TIE || (total <= best_time * THRESHOLD_TIE && t < best_t))
+            best_time = total, best_t = t;
     }
     if (verbose)
         for (int i = 0; i < w->n; i++)
@@ -507,20 +563,20 @@ int clt_tune_race(clt_device *d, const char *path, int repeats, size_t chunk, co
         clt_tuning_free(&db);
         return -1;
     }
-    cand *cs = clt_calloc((size_t)db.n, sizeof *cs);
-    cand **ok = clt_calloc((size_t)db.n, sizeof *ok);
+    candidate *cs = clt_calloc((size_t)db.n, sizeof *cs);
+    candidate **ok = clt_calloc((size_t)db.n, sizeof *ok);
     int nok = 0;
     char why[256];
     for (int i = 0; i < db.n; i++) {
         const clt_tuning_entry *e = &db.entries[i];
         if (strcmp(e->kernel, "Xgemm") && strcmp(e->kernel, "XgemmDirect")) continue;
-        current(d, e->kernel, &cs[i]);
-        cs[i].layout = -2, cs[i].temp = -2, cs[i].splitk = -2;
+        if (current(d, e->kernel, &cs[i]) != 0) break;
+        cs[i].layout = -1, cs[i].temp = -1, cs[i].splitk = -1;
         for (int j = 0; j < e->n; j++) {
-            if (!strcmp(e->names[j], "LAYOUT")) cs[i].layout = (int)e->values[j] - 1;
+            if (!strcmp(e->names[j], "LAYOUT")) cs[i].layout = (int)e->values[j];
             else if (!strcmp(e->names[j], "TEMP")) cs[i].temp = (int)e->values[j];
             else if (!strcmp(e->names[j], "SPLITK")) cs[i].splitk = (int)e->values[j];
-            else *slot(&cs[i], e->names[j]) = e->values[j];
+            else *param_slot(&cs[i], e->names[j]) = e->values[j];
         }
         cs[i].ok = first_pass(d, &w, &cs[i], why, sizeof why);
         fprintf(stderr, "line %d: %s (first pass %.1f s)\n", e->line, cs[i].ok ? "ok" : why, cs[i].first_s);
@@ -549,21 +605,63 @@ int clt_tune_race(clt_device *d, const char *path, int repeats, size_t chunk, co
     return r;
 }
 
+/* The cases of `w` in shape class `cls`, sharing w's buffers (free only the array). */
+static workload class_subset(const workload *w, clt_gemm_class cls) {
+    workload sub = {clt_calloc((size_t)(w->n ? w->n : 1), sizeof(clt_gemm_case)), 0};
+    for (int i = 0; i < w->n; i++) {
+        const clt_gemm_shape *s = &w->cases[i].s;
+        if (clt_gemm_class_of(s->ta, s->tb, s->m, s->n, s->k) == cls) sub.cases[sub.n++] = w->cases[i];
+    }
+    return sub;
+}
+
+static int workload_of_shapes(clt_device *d, const clt_gemm_shape *shapes, int n, workload *w) {
+    w->cases = clt_calloc((size_t)(n ? n : 1), sizeof(clt_gemm_case));
+    w->n = 0;
+    for (int i = 0; i < n; i++) {
+        if (clt_gemm_case_init(d, &w->cases[w->n], &shapes[i], 55 + (uint64_t)i) != 0) return -1;
+        w->n++;
+    }
+    return n > 0 ? 0 : -1;
+}
+
 int clt_tune(clt_device *d, const clt_tune_options *o) {
-    workload w;
-    if (build_workload(d, o->chunk, &w) != 0) goto fail;
+    workload w = {0};
+    if ((o->shapes ? workload_of_shapes(d, o->shapes, o->n_shapes, &w) : build_workload(d, o->chunk, &w)) != 0)
+        goto fail;
 
     rng_state ^= (uint64_t)(clt_now() * 1e6);
     double budget = o->budget_s > 0 ? o->budget_s : 600;
-    fprintf(stderr, "tuning CLBlast for [%d] %s (%s, driver %s): %d shapes, budget %.0f s\n", d->index, d->name,
-            d->platform_name, d->driver_version, w.n, budget);
+    int n_classes = 0;
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
+        workload sub = class_subset(&w, (clt_gemm_class)c);
+        n_classes += sub.n > 0;
+        free(sub.cases);
+    }
+    fprintf(stderr, "tuning CLBlast for [%d] %s (%s, driver %s): %d shapes in %d shape classes, budget %.0f s\n",
+            d->index, d->name, d->platform_name, d->driver_version, w.n, n_classes, budget);
     double t_start = clt_now();
-    cand xg, dr;
-    fprintf(stderr, "Xgemm (the indirect GEMM's kernel):\n");
-    if (search(d, &w, "Xgemm", budget * 0.65, o->verbose, &xg) != 0) goto fail;
+    candidate xg, dr, per_class[CLT_GEMM_N_CLASSES];
+    bool own[CLT_GEMM_N_CLASSES] = {0};
+    fprintf(stderr, "Xgemm (the indirect GEMM's kernel), all shapes:\n");
+    if (search(d, &w, "Xgemm", budget * XGEMM_SHARE, o->verbose, NULL, false, &xg) != 0) goto fail;
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
+        workload sub = class_subset(&w, (clt_gemm_class)c);
+        if (sub.n == 0) {
+            free(sub.cases);
+            continue;
+        }
+        fprintf(stderr, "Xgemm for the %s products (%d shapes), from the kernel-wide choice:\n", clt_gemm_class_names[c],
+                sub.n);
+        int r = search(d, &sub, "Xgemm", budget * CLASSES_SHARE / n_classes, o->verbose, &xg, true, &per_class[c]);
+        free(sub.cases);
+        if (r != 0) goto fail;
+        own[c] = !same_params(&per_class[c], &xg);
+    }
     fprintf(stderr, "XgemmDirect (the single-kernel GEMM):\n");
     double left = budget - (clt_now() - t_start);
-    if (search(d, &w, "XgemmDirect", left * 0.75 > 10 ? left * 0.75 : 10, o->verbose, &dr) != 0) goto fail;
+    double direct_budget = left * DIRECT_SHARE_OF_REST > MIN_DIRECT_S ? left * DIRECT_SHARE_OF_REST : MIN_DIRECT_S;
+    if (search(d, &w, "XgemmDirect", direct_budget, o->verbose, NULL, false, &dr) != 0) goto fail;
     double xg_score = xg.score, dr_score = dr.score;
     fprintf(stderr, "direct/indirect switch:\n");
     size_t threshold = pick_threshold(d, &w, &xg, &dr, o->verbose);
@@ -571,6 +669,11 @@ int clt_tune(clt_device *d, const clt_tune_options *o) {
 
     fprintf(stderr, "chosen:\n  ");
     print_cand(stderr, &xg);
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
+        if (!own[c]) continue;
+        fprintf(stderr, "\n  for %s products: ", clt_gemm_class_names[c]);
+        print_cand(stderr, &per_class[c]);
+    }
     fprintf(stderr, "\n  ");
     print_cand(stderr, &dr);
     fprintf(stderr, "\n  GemmRoutine XGEMM_MIN_INDIRECT_SIZE=%zu\n", threshold);
@@ -579,17 +682,27 @@ int clt_tune(clt_device *d, const clt_tune_options *o) {
     if (!o->dry_run) {
         clt_tuning_key key;
         clt_tuning_key_of(d, &key);
-        const char *kernels[3] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
+        enum { N_STORED = 3 + CLT_GEMM_N_CLASSES };
+        const char *kernels[N_STORED] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
         const char thr_name[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
         size_t thr_value[1] = {threshold};
-        int counts[3] = {xg.n, dr.n, 1};
-        const char(*names[3])[32] = {(const char(*)[32])xg.names, (const char(*)[32])dr.names, thr_name};
-        const size_t *values[3] = {xg.values, dr.values, thr_value};
+        int counts[N_STORED] = {xg.n, dr.n, 1};
+        const char(*names[N_STORED])[32] = {(const char(*)[32])xg.names, (const char(*)[32])dr.names, thr_name};
+        const size_t *values[N_STORED] = {xg.values, dr.values, thr_value};
+        char class_kernels[CLT_GEMM_N_CLASSES][32];
+        for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
+            /* a class that keeps the kernel-wide choice gets no line (and loses an old one) */
+            snprintf(class_kernels[c], sizeof class_kernels[c], "Xgemm/%s", clt_gemm_class_names[c]);
+            kernels[3 + c] = class_kernels[c];
+            counts[3 + c] = own[c] ? per_class[c].n : 0;
+            names[3 + c] = (const char(*)[32])per_class[c].names;
+            values[3 + c] = per_class[c].values;
+        }
         char *path = o->store ? clt_strdup(o->store) : clt_tuning_user_path();
         char comment[512];
         snprintf(comment, sizeof comment, "tuned by cltransfer-bench tune on %s: Xgemm %.1f, XgemmDirect %.1f GFLOP/s "
                  "(geometric mean over %d shapes)", d->name, xg_score, dr_score, w.n);
-        int r = clt_tuning_store(path, &key, 3, kernels, counts, names, values, comment);
+        int r = clt_tuning_store(path, &key, N_STORED, kernels, counts, names, values, comment);
         if (r == 0) fprintf(stderr, "stored in %s (loaded at the next device open)\n", path);
         free(path);
         if (r != 0) goto fail;

@@ -52,19 +52,16 @@ typedef struct clt_tune_options {
     const char *store; /* database to write (NULL: clt_tuning_user_path()) */
     bool dry_run;      /* search and report, write nothing */
     int verbose;
+    const clt_gemm_shape *shapes; /* the workload instead of the nets' shapes (tests: a tiny one) */
+    int n_shapes;
 } clt_tune_options;
 
-/* Searches Xgemm, XgemmDirect and the direct/indirect threshold for the device on a workload of
-   the nets' shapes, starting from what is in effect, keeps what is faster and correct, and stores
-   it for this exact device. Returns 0, or -1 on error. */
+/* Searches Xgemm (for all shapes, then for each shape class of clt_gemm_class_of from that
+   choice), XgemmDirect and the direct/indirect threshold for the device on a workload of the nets'
+   shapes, starting from what is in effect, keeps what is faster and correct, and stores it for
+   this exact device (Xgemm/CLASS lines for the classes whose choice differs). Returns 0, or -1 on
+   error. */
 int clt_tune(clt_device *d, const clt_tune_options *o);
-
-/* Experiment switch in gemm.c: 1 row-major call, 0 the column-major mirror, -1 by GEMMK, 2 the C API. */
-extern int clt_gemm_layout;
-/* Experiment switch in gemm.c: 1 keeps one temporary buffer per context, 0 lets CLBlast allocate. */
-extern int clt_gemm_temp;
-/* Experiment switch in gemm.c: 1 splits k for GEMMs with too few tiles of C to fill the device. */
-extern int clt_gemm_splitk;
 
 /* Times the Xgemm/XgemmDirect lines of a database-format file side by side on the tuner's
    workload, or on every shape of `net` when not NULL (each line laid over what is in effect), and

@@ -109,6 +109,38 @@ static void plat_str(cl_platform_id p, cl_platform_info what, char *buf, size_t 
     buf[n - 1] = 0;
 }
 
+/* A 0/1 switch from the environment; anything else is an error naming the variable. */
+static int env_switch(const char *name, bool *value) {
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    if (strcmp(v, "0") && strcmp(v, "1")) {
+        clt_error("%s=%s: want 0 or 1", name, v);
+        return -1;
+    }
+    *value = v[0] == '1';
+    return 0;
+}
+
+static int gemm_choices_from_env(clt_gemm_choices *g) {
+    *g = (clt_gemm_choices){.layout = CLT_GEMM_AUTO, .keep_temp = true, .split_k = true, .classes = true,
+                            .sub_buffers = true};
+    const char *layout = getenv("CLT_GEMM_LAYOUT");
+    if (layout && *layout) {
+        static const char *const names[] = {"auto", "row", "col", "plain"};
+        int i = 0;
+        while (i < 4 && strcmp(layout, names[i])) i++;
+        if (i == 4) {
+            clt_error("CLT_GEMM_LAYOUT=%s: want auto, row, col or plain", layout);
+            return -1;
+        }
+        g->layout = (clt_gemm_layout)i;
+    }
+    return env_switch("CLT_GEMM_TEMP", &g->keep_temp) || env_switch("CLT_GEMM_SPLITK", &g->split_k) ||
+                   env_switch("CLT_GEMM_CLASSES", &g->classes) || env_switch("CLT_GEMM_SUBBUFFERS", &g->sub_buffers)
+               ? -1
+               : 0;
+}
+
 static const char *type_name(cl_device_type t) {
     if (t & CL_DEVICE_TYPE_GPU) return "GPU";
     if (t & CL_DEVICE_TYPE_CPU) return "CPU";
@@ -419,6 +451,7 @@ int clt_device_open_bare(clt_device *d, const char *selector) {
     d->is_gpu = (d->type & CL_DEVICE_TYPE_GPU) != 0;
     d->conv_dweight_nn = !d->is_gpu;
     d->wg1d = CLT_MIN(d->is_gpu ? 256 : 64, d->max_work_group);
+    if (gemm_choices_from_env(&d->gemm) != 0) return -1;
 
     cl_int err;
     d->context = clCreateContext(NULL, 1, &d->id, NULL, NULL, &err);

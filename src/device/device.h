@@ -18,6 +18,23 @@ typedef struct clt_kernel_entry {
     cl_kernel kernel;
 } clt_kernel_entry;
 
+/* How clt_gemm shapes its calls on this device (gemm.c); set when the device opens, from the
+   environment where asked (CLT_GEMM_LAYOUT=row|col|auto|plain, CLT_GEMM_TEMP, CLT_GEMM_SPLITK,
+   CLT_GEMM_CLASSES, CLT_GEMM_SUBBUFFERS = 0|1), changed by the bench, the tuner and tests. */
+typedef enum clt_gemm_layout {
+    CLT_GEMM_AUTO,   /* the cheaper of the row-major call and its column-major mirror */
+    CLT_GEMM_ROW,    /* always the row-major call */
+    CLT_GEMM_MIRROR, /* always the column-major mirror */
+    CLT_GEMM_PLAIN   /* CLBlast's C API called plainly: no choice made at all (the bench's baseline) */
+} clt_gemm_layout;
+typedef struct clt_gemm_choices {
+    clt_gemm_layout layout;
+    bool keep_temp;   /* one temporary buffer per context instead of one allocated per call */
+    bool split_k;     /* narrow products split along k (GPUs) or sent to the direct kernel (CPUs) */
+    bool classes;     /* per-call parameter sets by shape class where the tuning database has them */
+    bool sub_buffers; /* operands at an aligned offset passed as sub-buffers at offset 0 */
+} clt_gemm_choices;
+
 typedef struct clt_device {
     int index; /* position in `cltransfer --list-devices` */
     cl_platform_id platform;
@@ -38,6 +55,7 @@ typedef struct clt_device {
        CLBlast's product with a transposed operand runs at half speed) or as dout · colᵀ (GPUs, where
        the NT product takes the split-k path). Tests flip it to check both. */
     bool conv_dweight_nn;
+    clt_gemm_choices gemm;
 
     cl_program program; /* every kernel of cl/NAME.cl */
     char *kernel_dir;
@@ -131,5 +149,11 @@ void clt_launch(clt_device *d, const char *name, int dims, const size_t *global,
                (int)(sizeof((clt_arg[]){__VA_ARGS__}) / sizeof(clt_arg)), (clt_arg[]){__VA_ARGS__})
 
 static inline size_t clt_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+/* The largest power of two ≤ limit (≥ 1): work-group sizes of tree reductions. */
+static inline size_t clt_pow2_floor(size_t limit) {
+    size_t p = 1;
+    while (p * 2 <= limit) p *= 2;
+    return p;
+}
 
 #endif

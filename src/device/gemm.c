@@ -1,7 +1,8 @@
-/* gemm.c — SGEMM through CLBlast, shaped for speed: the cheaper of the row-major call and its
-   column-major mirror, one kept temporary buffer, and narrow calls (tiny C, long k) sent to the
-   direct kernel on CPUs or split along k on GPUs. CLBlast's status codes are reported by name.
-   Measurements behind each choice: bench/RESULTS-gemm.md. */
+/* gemm.c — SGEMM through CLBlast, shaped for speed: per-call parameters by shape class, operands
+   at offset 0 (sub-buffers), the cheaper of the row-major call and its column-major mirror, one
+   kept temporary buffer, and narrow calls (tiny C, long k) sent to the direct kernel on CPUs or
+   split along k on GPUs. CLBlast's status codes are reported by name.
+   Measurements behind each choice: bench/RESULTS-gemm.md and bench/RESULTS.md. */
 #include "device/gemm.h"
 
 #include <clblast_c.h>
@@ -11,36 +12,60 @@
 #include "device/clblast.h"
 #include "device/tuning.h"
 
-/* Experiment knobs (environment, read once): CLT_GEMM_LAYOUT=row|col|auto|2 (2: the plain C API),
-   CLT_GEMM_TEMP=0|1, CLT_GEMM_SPLITK=0|1. */
-static int knob(const char *name, int fallback) {
-    const char *v = getenv(name);
-    if (!v || !*v) return fallback;
-    if (!strcmp(v, "row")) return 1;
-    if (!strcmp(v, "col")) return 0;
-    if (!strcmp(v, "auto")) return -1;
-    return atoi(v);
+/* A side of C at most this wide is "narrow": an output tile made for wide products pads it. */
+enum { NARROW_SIDE = 64 };
+/* A call can be narrow (too few tiles of C to occupy the device) only when k is at least this
+   long: below it the call is short whatever its parallelism. */
+enum { NARROW_MIN_K = 4096 };
+/* Work-groups per compute unit a call needs to keep the device busy (and balanced). */
+enum { GROUPS_PER_UNIT = 4 };
+/* Each split-k slice keeps at least this much of k, so its kernel runs at speed; at most this
+   many slices. */
+enum { SPLIT_MIN_K = 1024, SPLIT_MAX_SLICES = 64 };
+/* The row-major call is taken over the mirror only where its padded area is this much smaller. */
+static const double ROW_MAJOR_PAD_ADVANTAGE = 1.5;
+
+/* A k at least this many times either side of C is "long": a weight gradient over a batch's
+   pixels (the small net's 11–4000, CaffeNet's 5–130 at whole-batch chunks), not an fc layer's
+   forward product (2.25). */
+enum { LONGK_RATIO = 4 };
+/* A TN product with k at most this is an input gradient of a layer with few output channels (the
+   small net's 32–96): a huge C from a short k, where a tile that does not
+   divide C's sides makes CLBlast write all of C through a temporary. CaffeNet's input gradients
+   (k = 128–384 per group) and fc weight gradients (k = the batch) stay WIDE. */
+enum { TN_MAX_K = 96 };
+
+clt_gemm_class clt_gemm_class_of(bool trans_a, bool trans_b, size_t m, size_t n, size_t k) {
+    (void)trans_b;
+    if (k >= LONGK_RATIO * m && k >= LONGK_RATIO * n) return CLT_GEMM_LONGK;
+    if (trans_a && !trans_b && k <= TN_MAX_K) return CLT_GEMM_TN;
+    if (m <= NARROW_SIDE || n <= NARROW_SIDE) return CLT_GEMM_NARROW;
+    return CLT_GEMM_WIDE;
 }
 
 /* Buffers kept per context and grown on demand: CLBlast's temporary (which it would otherwise
    create and release on every call; on a CPU driver each new buffer is fresh pages to fault in),
-   the split-K partial sums, and a column of ones that sums them. */
+   the split-K partial sums, and a column of ones that sums them. One entry per context ever
+   used, grown as needed. */
 enum { BUF_TEMP, BUF_PARTIAL, BUF_ONES, N_BUFS };
 typedef struct ctx_bufs {
     cl_context context;
     cl_mem mem[N_BUFS];
     size_t bytes[N_BUFS];
 } ctx_bufs;
-static ctx_bufs bufs[4];
+static ctx_bufs *bufs;
+static size_t n_bufs;
 
 static cl_mem ctx_buffer(clt_device *d, int which, size_t bytes) {
     ctx_bufs *t = NULL;
-    for (size_t i = 0; i < CLT_ARRAY_LEN(bufs) && !t; i++)
+    for (size_t i = 0; i < n_bufs && !t; i++)
         if (bufs[i].context == d->context) t = &bufs[i];
-    for (size_t i = 0; i < CLT_ARRAY_LEN(bufs) && !t; i++)
-        if (!bufs[i].context) t = &bufs[i];
-    if (!t) return NULL;
-    t->context = d->context;
+    if (!t) {
+        bufs = clt_realloc(bufs, (n_bufs + 1) * sizeof *bufs);
+        t = &bufs[n_bufs++];
+        memset(t, 0, sizeof *t);
+        t->context = d->context;
+    }
     if (t->bytes[which] < bytes) {
         if (t->mem[which]) clReleaseMemObject(t->mem[which]);
         cl_int err;
@@ -61,12 +86,11 @@ static cl_mem ctx_buffer(clt_device *d, int which, size_t bytes) {
     return t->mem[which];
 }
 
-int clt_gemm_layout = -3, clt_gemm_temp = -3, clt_gemm_splitk = -3;
-
-static void read_knobs(void) {
-    if (clt_gemm_layout == -3) clt_gemm_layout = knob("CLT_GEMM_LAYOUT", -1);
-    if (clt_gemm_temp == -3) clt_gemm_temp = knob("CLT_GEMM_TEMP", 1);
-    if (clt_gemm_splitk == -3) clt_gemm_splitk = knob("CLT_GEMM_SPLITK", 1);
+/* The output tile of the indirect kernel now in effect; false (device failed) if CLBlast does not
+   report it. */
+static bool xgemm_tile(clt_device *d, size_t *mwg, size_t *nwg, size_t *gemmk) {
+    return clt_tuning_param(d, "Xgemm", "MWG", mwg) == 0 && clt_tuning_param(d, "Xgemm", "NWG", nwg) == 0 &&
+           clt_tuning_param(d, "Xgemm", "GEMMK", gemmk) == 0;
 }
 
 /* Row-major C = op(A)·op(B) is also column-major Cᵀ = op(B)ᵀ·op(A)ᵀ on the same memory, and the
@@ -77,12 +101,13 @@ static void read_knobs(void) {
    (a layer with few output channels) can waste most of an NWG tile on padding; the row-major
    call is kept where its padded area is clearly smaller. GEMMK=1 wants the row-major order. */
 static bool use_row_major(clt_device *d, size_t m, size_t n) {
-    if (clt_gemm_layout == 0 || clt_gemm_layout == 1) return clt_gemm_layout == 1;
-    if (clt_tuning_param(d, "Xgemm", "GEMMK", 0) == 1) return true;
-    size_t mwg = clt_tuning_param(d, "Xgemm", "MWG", 64), nwg = clt_tuning_param(d, "Xgemm", "NWG", 64);
+    if (d->gemm.layout == CLT_GEMM_ROW || d->gemm.layout == CLT_GEMM_MIRROR) return d->gemm.layout == CLT_GEMM_ROW;
+    size_t mwg = 1, nwg = 1, gemmk = 0;
+    if (!xgemm_tile(d, &mwg, &nwg, &gemmk)) return true;
+    if (gemmk == 1) return true;
     double mirror = (double)clt_round_up(n, mwg) * clt_round_up(m, nwg);
     double row = (double)clt_round_up(m, mwg) * clt_round_up(n, nwg);
-    return row * 1.5 < mirror;
+    return row * ROW_MAJOR_PAD_ADVANTAGE < mirror;
 }
 
 /* CLBlast's indirect GEMM copies an operand into a padded temporary unless it starts at offset 0
@@ -96,7 +121,7 @@ static bool use_row_major(clt_device *d, size_t m, size_t n) {
 static clt_view at_offset_zero(clt_device *d, clt_view v, cl_mem *made) {
     *made = NULL;
     size_t start = v.off * sizeof(float), size = 0;
-    if (v.off == 0 || !v.mem || start % d->mem_align_bytes || getenv("CLT_GEMM_NOSUB")) return v;
+    if (!d->gemm.sub_buffers || v.off == 0 || !v.mem || start % d->mem_align_bytes) return v;
     if (clGetMemObjectInfo(v.mem, CL_MEM_SIZE, sizeof size, &size, NULL) != CL_SUCCESS || size <= start) return v;
     cl_buffer_region region = {start, size - start};
     cl_int err;
@@ -106,11 +131,29 @@ static clt_view at_offset_zero(clt_device *d, clt_view v, cl_mem *made) {
     return clt_at(sub, 0);
 }
 
+/* One CLBlast GEMM call on operands as given; returns CLBlast's status. */
 static int sgemm_at(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, clt_view a,
-                    size_t lda, clt_view b, size_t ldb, float beta, clt_view c, size_t ldc);
+                    size_t lda, clt_view b, size_t ldb, float beta, clt_view c, size_t ldc) {
+    if (d->gemm.layout == CLT_GEMM_PLAIN)
+        return CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                            trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem, a.off, lda,
+                            b.mem, b.off, ldb, beta, c.mem, c.off, ldc, &d->queue, NULL);
+    bool row = use_row_major(d, m, n);
+    bool ta = row ? trans_a : trans_b, tb = row ? trans_b : trans_a;
+    size_t mm = row ? m : n, nn = row ? n : m, ld1 = row ? lda : ldb, ld2 = row ? ldb : lda;
+    clt_view v1 = row ? a : b, v2 = row ? b : a;
+    cl_mem temp = NULL;
+    if (d->gemm.keep_temp) {
+        size_t bytes = 0;
+        int s = clt_clblast_sgemm_temp_bytes(row, ta, tb, mm, nn, k, v1.off, ld1, v2.off, ld2, c.off, ldc, &d->queue,
+                                             &bytes);
+        if (s == 0 && bytes > 0) temp = ctx_buffer(d, BUF_TEMP, bytes);
+    }
+    return clt_clblast_sgemm(row, ta, tb, mm, nn, k, alpha, v1.mem, v1.off, ld1, v2.mem, v2.off, ld2, beta, c.mem,
+                             c.off, ldc, &d->queue, temp);
+}
 
-/* One CLBlast GEMM call with every operand moved to offset 0 where it can be; returns CLBlast's
-   status. */
+/* One CLBlast GEMM call with every operand moved to offset 0 where it can be. */
 static int sgemm(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, clt_view a,
                  size_t lda, clt_view b, size_t ldb, float beta, clt_view c, size_t ldc) {
     cl_mem made[3];
@@ -122,49 +165,33 @@ static int sgemm(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, 
     return s;
 }
 
-static int sgemm_at(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, clt_view a,
-                    size_t lda, clt_view b, size_t ldb, float beta, clt_view c, size_t ldc) {
-    if (clt_gemm_layout == 2)
-        return CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-                            trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem, a.off, lda,
-                            b.mem, b.off, ldb, beta, c.mem, c.off, ldc, &d->queue, NULL);
-    bool row = use_row_major(d, m, n);
-    bool ta = row ? trans_a : trans_b, tb = row ? trans_b : trans_a;
-    size_t mm = row ? m : n, nn = row ? n : m, ld1 = row ? lda : ldb, ld2 = row ? ldb : lda;
-    clt_view v1 = row ? a : b, v2 = row ? b : a;
-    cl_mem temp = NULL;
-    if (clt_gemm_temp) {
-        size_t bytes = 0;
-        int s = clt_clblast_sgemm_temp_bytes(row, ta, tb, mm, nn, k, v1.off, ld1, v2.off, ld2, c.off, ldc, &d->queue,
-                                             &bytes);
-        if (s == 0 && bytes > 0) temp = ctx_buffer(d, BUF_TEMP, bytes);
-    }
-    return clt_clblast_sgemm(row, ta, tb, mm, nn, k, alpha, v1.mem, v1.off, ld1, v2.mem, v2.off, ld2, beta, c.mem,
-                             c.off, ldc, &d->queue, temp);
-}
+static size_t compute_units(const clt_device *d) { return d->compute_units ? d->compute_units : 1; }
 
 /* A GEMM parallelises over tiles of C only, so a weight gradient with a tiny C (conv1: 32×25) and
    a huge k (the batch's pixels) runs as one or two work-groups: one core of a CPU, one unit of a
    GPU. Such a call is "narrow"; *tiles gets the indirect kernel's tile count. */
 static bool narrow(clt_device *d, size_t m, size_t n, size_t k, size_t *tiles) {
-    size_t mwg = clt_tuning_param(d, "Xgemm", "MWG", 64), nwg = clt_tuning_param(d, "Xgemm", "NWG", 64);
+    size_t mwg = 1, nwg = 1, gemmk = 0;
+    *tiles = 1;
+    if (!xgemm_tile(d, &mwg, &nwg, &gemmk)) return false;
     *tiles = (clt_round_up(n, mwg) / mwg) * (clt_round_up(m, nwg) / nwg);
-    return k >= 4096 && *tiles * 2 < 4 * (d->compute_units ? d->compute_units : 1);
+    return k >= NARROW_MIN_K && *tiles * 2 < GROUPS_PER_UNIT * compute_units(d);
 }
 
 /* How many slices of k to compute in parallel for a narrow call; 1 when splitting does not pay. */
 static size_t split_count(clt_device *d, size_t m, size_t n, size_t k, size_t ldc) {
     size_t tiles;
-    if (!clt_gemm_splitk || ldc != n || !narrow(d, m, n, k, &tiles)) return 1;
-    size_t want = 4 * (d->compute_units ? d->compute_units : 1);
+    if (!d->gemm.split_k || ldc != n || !narrow(d, m, n, k, &tiles)) return 1;
+    size_t want = GROUPS_PER_UNIT * compute_units(d);
     size_t s = (want + tiles - 1) / tiles;
-    if (s > k / 1024) s = k / 1024; /* each slice keeps a k long enough to run at speed */
-    if (s > 64) s = 64;
+    if (s > k / SPLIT_MIN_K) s = k / SPLIT_MIN_K;
+    if (s > SPLIT_MAX_SLICES) s = SPLIT_MAX_SLICES;
     return s < 2 ? 1 : s;
 }
 
 /* Split-K through CLBlast only: the slices as one strided-batched GEMM into partial sums, any
-   remainder of k as a plain GEMM straight into C, then C += onesᵀ·partials as one more GEMM. */
+   remainder of k as a plain GEMM straight into C, then C += onesᵀ·partials as one more GEMM (a
+   fixed order of summation, so results are the same on every run). */
 static int sgemm_split(clt_device *d, size_t slices, bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                        float alpha, clt_view a, size_t lda, clt_view b, size_t ldb, float beta, clt_view c) {
     size_t kc = k / slices, rest = k - kc * slices, mn = m * n;
@@ -194,10 +221,15 @@ void clt_gemm(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, siz
               clt_view a, size_t lda, clt_view b, size_t ldb, float beta, clt_view c, size_t ldc,
               const char *what) {
     if (d->failed || m == 0 || n == 0) return;
-    read_knobs();
+    clt_gemm_class cls = clt_gemm_class_of(trans_a, trans_b, m, n, k);
+    if (d->gemm.classes && d->gemm.layout != CLT_GEMM_PLAIN && clt_tuning_use_class(d, cls) != 0) {
+        clt_device_fail(d, "cannot put the %s parameters in effect for %s", clt_gemm_class_names[cls], what);
+        return;
+    }
     size_t tiles;
     int s;
-    if (clt_gemm_layout != 2 && clt_gemm_splitk && !d->is_gpu && narrow(d, m, n, k, &tiles)) {
+    bool plain = d->gemm.layout == CLT_GEMM_PLAIN;
+    if (!plain && d->gemm.split_k && !d->is_gpu && narrow(d, m, n, k, &tiles)) {
         /* On a CPU the indirect path first pads both long operands out to whole tiles — for
            conv1's weight gradient ~60 MB of copies for 160 MFLOP — which costs more than the
            direct kernel loses by being slower (measured 1.1 against 3.6–4.7 GFLOP/s); GPUs
@@ -206,10 +238,11 @@ void clt_gemm(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, siz
         if (s == CLBlastSuccess) s = sgemm(d, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         if (clt_tuning_force_direct(d, false) != 0 && s == CLBlastSuccess) s = CLBlastUnexpectedError;
     } else {
-        size_t slices = clt_gemm_layout == 2 ? 1 : split_count(d, m, n, k, ldc);
+        size_t slices = plain ? 1 : split_count(d, m, n, k, ldc);
         s = slices > 1 ? sgemm_split(d, slices, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c)
                        : sgemm(d, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
+    if (d->failed) return; /* a parameter CLBlast could not report, named already */
     if (s != CLBlastSuccess)
         clt_device_fail(d, "CLBlast error %s (%d) in CLBlastSgemm (%s: m=%zu n=%zu k=%zu%s%s)",
                         clt_clblast_status_name(s), (int)s, what, m, n, k, trans_a ? " A^T" : "",

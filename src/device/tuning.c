@@ -29,9 +29,20 @@ static char *trim(char *s) {
     return s;
 }
 
+const char *const clt_gemm_class_names[CLT_GEMM_N_CLASSES] = {"wide", "narrow", "longk", "tn"};
+
+/* KERNEL or KERNEL/CLASS; a class only for the kernels clt_gemm runs. */
 static bool known_kernel(const char *k) {
+    const char *slash = strchr(k, '/');
+    size_t len = slash ? (size_t)(slash - k) : strlen(k);
+    bool known = false, gemm = false;
     for (size_t i = 0; i < CLT_ARRAY_LEN(known_kernels); i++)
-        if (!strcmp(known_kernels[i], k)) return true;
+        known |= strlen(known_kernels[i]) == len && !strncmp(known_kernels[i], k, len);
+    for (int i = 0; i < clt_tuning_n_gemm_kernels; i++)
+        gemm |= strlen(clt_tuning_gemm_kernels[i]) == len && !strncmp(clt_tuning_gemm_kernels[i], k, len);
+    if (!known || !slash) return known && !slash;
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++)
+        if (gemm && !strcmp(slash + 1, clt_gemm_class_names[c])) return true;
     return false;
 }
 
@@ -56,7 +67,8 @@ static const char *parse_line(char *line, clt_tuning_entry *e) {
     for (int i = 0; i < 7; i++) cols[i] = trim(cols[i]);
     for (int i = 0; i < 6; i++)
         if (!*cols[i]) return "empty column (use * to match anything)";
-    if (!known_kernel(cols[0])) return "unknown CLBlast kernel name";
+    if (!known_kernel(cols[0]))
+        return "unknown CLBlast kernel name (or KERNEL/CLASS with a class other than wide, narrow, longk, tn)";
     if (!valid_type(cols[1])) return "type must be CPU, GPU, ACCELERATOR or *";
     if (strcmp(cols[5], "*")) {
         for (const char *s = cols[5]; *s; s++)
@@ -85,7 +97,9 @@ static const char *parse_line(char *line, clt_tuning_entry *e) {
     }
     if (e->n == 0) return "no parameters";
     char why[200];
-    if (!clt_tuning_valid(e->kernel, e->n, (const char(*)[32])e->names, e->values, why, sizeof why)) {
+    char base[32];
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(e->kernel, "/"), e->kernel);
+    if (!clt_tuning_valid(base, e->n, (const char(*)[32])e->names, e->values, why, sizeof why)) {
         static char msg[300];
         snprintf(msg, sizeof msg, "parameters break %s's rules: %s", e->kernel, why);
         return msg;
@@ -288,6 +302,31 @@ char *clt_tuning_repo_path(void) {
     return found;
 }
 
+static void escape_into(char *out, size_t cap, const char *s);
+
+/* ---- exact entries ---- */
+
+bool clt_tuning_exact_for(const clt_tuning_entry *e, const clt_tuning_key *key) {
+    char type[64], platform[600], device[600], driver[300], simd[40];
+    escape_into(type, sizeof type, key->type);
+    escape_into(platform, sizeof platform, key->platform);
+    escape_into(device, sizeof device, key->device);
+    escape_into(driver, sizeof driver, key->driver);
+    escape_into(simd, sizeof simd, key->simd);
+    return !strcmp(e->type, type) && !strcmp(e->platform, platform) && !strcmp(e->device, device) &&
+           !strcmp(e->driver, driver) && !strcmp(e->simd, simd);
+}
+
+int clt_tuning_has_exact(const char *path, const clt_tuning_key *key, bool *found) {
+    clt_tuning_db db = {0};
+    *found = false;
+    if (clt_tuning_load(&db, path) != 0) return -1;
+    for (int i = 0; i < db.n && !*found; i++)
+        *found = !strcmp(db.entries[i].kernel, "Xgemm") && clt_tuning_exact_for(&db.entries[i], key);
+    clt_tuning_free(&db);
+    return 0;
+}
+
 /* ---- storing ---- */
 
 /* Escapes glob characters so a stored pattern matches exactly this string; '|' cannot be stored
@@ -352,6 +391,7 @@ int clt_tuning_store(const char *path, const clt_tuning_key *key, int n_kernels,
     clt_tuning_free(&old);
     if (comment) APPEND("# %s\n", comment);
     for (int k = 0; k < n_kernels; k++) {
+        if (n_params[k] == 0) continue; /* dropped, not replaced */
         APPEND("%s | %s | %s | %s | %s | %s |", kernels[k], type, platform, device, driver, simd);
         for (int i = 0; i < n_params[k]; i++) APPEND(" %s=%zu", names[k][i], values[k][i]);
         APPEND("\n");
@@ -382,24 +422,34 @@ typedef struct kernel_state {
     char tuned_names[CLT_TUNING_MAX_PARAMS][32];
     size_t tuned_values[CLT_TUNING_MAX_PARAMS];
     char tuned_origin[600];
+    /* per shape class: the full set (in def_names order) where the database has a class line */
+    bool has_class[CLT_GEMM_N_CLASSES];
+    size_t class_values[CLT_GEMM_N_CLASSES][CLT_TUNING_MAX_PARAMS];
+    char class_origin[CLT_GEMM_N_CLASSES][600];
 } kernel_state;
 
 typedef struct device_state {
     cl_device_id id;
     kernel_state k[8];
+    /* classes_on: the class sets are followed per call (off while an explicit override holds);
+       applied: the class whose sets are in effect, -1 for the kernels' own */
+    bool classes_on;
+    int applied;
 } device_state;
 
-/* CLBlast keeps overrides per cl_device_id for the whole process, so the state does too. */
-static device_state states[8];
+/* CLBlast keeps overrides per cl_device_id for the whole process, so the state does too; one
+   entry per device ever opened, grown as needed. */
+static device_state **states;
 static int n_states;
 
 static device_state *state_of(cl_device_id id) {
     for (int i = 0; i < n_states; i++)
-        if (states[i].id == id) return &states[i];
-    if (n_states == (int)CLT_ARRAY_LEN(states)) return NULL;
-    memset(&states[n_states], 0, sizeof states[n_states]);
-    states[n_states].id = id;
-    return &states[n_states++];
+        if (states[i]->id == id) return states[i];
+    states = clt_realloc(states, (size_t)(n_states + 1) * sizeof *states);
+    states[n_states] = clt_calloc(1, sizeof **states);
+    states[n_states]->id = id;
+    states[n_states]->applied = -1;
+    return states[n_states++];
 }
 
 static int kernel_index(const char *kernel) {
@@ -412,7 +462,7 @@ static int kernel_index(const char *kernel) {
 static kernel_state *kstate(cl_device_id id, const char *kernel, char *why, size_t why_len) {
     device_state *ds = state_of(id);
     int ki = kernel_index(kernel);
-    if (!ds || ki < 0) {
+    if (ki < 0) {
         snprintf(why, why_len, "kernel %s is not one clt_gemm runs", kernel);
         return NULL;
     }
@@ -468,6 +518,9 @@ int clt_tuning_override(clt_device *d, const char *kernel, int n, const char (*n
     memcpy(ks->cur_names, mnames, sizeof mnames);
     memcpy(ks->cur_values, mvalues, sizeof mvalues);
     snprintf(ks->origin, sizeof ks->origin, "override");
+    device_state *ds = state_of(d->id);
+    ds->classes_on = false; /* what the caller set holds for every call until use_defaults */
+    ds->applied = -1;
     return 0;
 }
 
@@ -495,6 +548,40 @@ int clt_tuning_use_defaults(clt_device *d, bool defaults) {
         memcpy(ks->cur_values, tuned ? ks->tuned_values : ks->def_values, sizeof ks->cur_values);
         snprintf(ks->origin, sizeof ks->origin, "%s", tuned ? ks->tuned_origin : "CLBlast default");
     }
+    ds->applied = -1;
+    ds->classes_on = false;
+    for (int c = 0; c < CLT_GEMM_N_CLASSES && !defaults; c++) ds->classes_on |= clt_tuning_has_class(d, (clt_gemm_class)c);
+    return 0;
+}
+
+bool clt_tuning_has_class(clt_device *d, clt_gemm_class cls) {
+    device_state *ds = state_of(d->id);
+    for (int i = 0; i < clt_tuning_n_gemm_kernels; i++)
+        if (ds->k[i].has_class[cls]) return true;
+    return false;
+}
+
+int clt_tuning_use_class(clt_device *d, clt_gemm_class cls) {
+    device_state *ds = state_of(d->id);
+    if (!ds->classes_on || ds->applied == (int)cls) return 0;
+    char why[512];
+    for (int i = 0; i < clt_tuning_n_gemm_kernels; i++) {
+        kernel_state *ks = &ds->k[i];
+        if (!ks->have_def) continue;
+        const size_t *want = ks->has_class[cls] ? ks->class_values[cls] : ks->tuned ? ks->tuned_values : ks->def_values;
+        if (ks->n_cur == ks->n_def && !memcmp(want, ks->cur_values, ks->n_def * sizeof *want)) continue;
+        if (override_raw(d->id, clt_tuning_gemm_kernels[i], ks->n_def, (const char(*)[32])ks->def_names, want, why,
+                         sizeof why) != 0) {
+            clt_error("%s", why);
+            return -1;
+        }
+        ks->n_cur = ks->n_def;
+        memcpy(ks->cur_names, ks->def_names, sizeof ks->cur_names);
+        memcpy(ks->cur_values, want, ks->n_def * sizeof *want);
+        snprintf(ks->origin, sizeof ks->origin, "%s",
+                 ks->has_class[cls] ? ks->class_origin[cls] : ks->tuned ? ks->tuned_origin : "CLBlast default");
+    }
+    ds->applied = (int)cls;
     return 0;
 }
 
@@ -509,11 +596,17 @@ int clt_tuning_force_direct(clt_device *d, bool on) {
     return override_raw(d->id, "GemmRoutine", ks->n_cur, (const char(*)[32])ks->cur_names, values, why, sizeof why);
 }
 
-size_t clt_tuning_param(clt_device *d, const char *kernel, const char *name, size_t fallback) {
+int clt_tuning_param(clt_device *d, const char *kernel, const char *name, size_t *value) {
     char why[512];
     kernel_state *ks = kstate(d->id, kernel, why, sizeof why);
-    if (!ks) return fallback;
-    return clt_tuning_get(ks->n_cur, (const char(*)[32])ks->cur_names, ks->cur_values, name, fallback);
+    for (int i = 0; ks && i < ks->n_cur; i++)
+        if (!strcmp(ks->cur_names[i], name)) {
+            *value = ks->cur_values[i];
+            return 0;
+        }
+    if (ks) snprintf(why, sizeof why, "CLBlast's %s reports no parameter %s", kernel, name);
+    clt_device_fail(d, "%s", why);
+    return -1;
 }
 
 static void json_string(FILE *out, const char *s) {
@@ -544,11 +637,67 @@ void clt_tuning_print(clt_device *d, FILE *out, bool json) {
             for (int j = 0; ks && j < ks->n_cur; j++) fprintf(out, " %s=%zu", ks->cur_names[j], ks->cur_values[j]);
             fprintf(out, "   (%s)\n", ks ? ks->origin : why);
         }
+        for (int c = 0; ks && c < CLT_GEMM_N_CLASSES; c++) {
+            if (!ks->has_class[c]) continue;
+            if (json) {
+                fprintf(out, ", \"%s/%s\": {\"from\": ", kernel, clt_gemm_class_names[c]);
+                json_string(out, ks->class_origin[c]);
+                fprintf(out, ", \"params\": {");
+                for (int j = 0; j < ks->n_def; j++)
+                    fprintf(out, "%s\"%s\": %zu", j ? ", " : "", ks->def_names[j], ks->class_values[c][j]);
+                fprintf(out, "}}");
+            } else {
+                fprintf(out, "  %-12s", "");
+                fprintf(out, " /%s:", clt_gemm_class_names[c]);
+                for (int j = 0; j < ks->n_def; j++)
+                    if (ks->class_values[c][j] != (ks->tuned ? ks->tuned_values[j] : ks->def_values[j]))
+                        fprintf(out, " %s=%zu", ks->def_names[j], ks->class_values[c][j]);
+                fprintf(out, "   (%s)\n", ks->class_origin[c]);
+            }
+        }
     }
     if (json) fputc('}', out);
 }
 
 /* ---- applying at device open ---- */
+
+/* Reads the class lines of `kernel` from the first `n_dbs` databases (the file that gave the
+   kernel's own line and those before it), each laid over the kernel's set chosen by
+   clt_tuning_apply (or CLBlast's own), and checks them as a whole. */
+static int apply_classes(clt_device *d, const char *kernel, const clt_tuning_db *dbs, int n_dbs,
+                         const clt_tuning_key *key) {
+    char why[512];
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s/%s", kernel, clt_gemm_class_names[c]);
+        const clt_tuning_entry *e = NULL;
+        for (int i = 0; i < n_dbs && !e; i++) e = clt_tuning_find(&dbs[i], key, name);
+        if (!e) continue;
+        kernel_state *ks = kstate(d->id, kernel, why, sizeof why);
+        if (!ks) {
+            clt_error("%s:%d: %s", e->source, e->line, why);
+            return -1;
+        }
+        size_t *v = ks->class_values[c];
+        memcpy(v, ks->tuned ? ks->tuned_values : ks->def_values, sizeof ks->class_values[c]);
+        for (int p = 0; p < e->n; p++) {
+            int j = 0;
+            while (j < ks->n_def && strcmp(ks->def_names[j], e->names[p])) j++;
+            if (j == ks->n_def) {
+                clt_error("%s:%d: CLBlast's %s has no parameter %s", e->source, e->line, kernel, e->names[p]);
+                return -1;
+            }
+            v[j] = e->values[p];
+        }
+        if (!clt_tuning_valid(kernel, ks->n_def, (const char(*)[32])ks->def_names, v, why, sizeof why)) {
+            clt_error("%s:%d: laid over %s's own parameters: %s", e->source, e->line, kernel, why);
+            return -1;
+        }
+        ks->has_class[c] = true;
+        snprintf(ks->class_origin[c], sizeof ks->class_origin[c], "%s:%d", e->source, e->line);
+    }
+    return 0;
+}
 
 int clt_tuning_apply(clt_device *d) {
     const char *env = getenv("CLTRANSFER_TUNING");
@@ -575,8 +724,12 @@ int clt_tuning_apply(clt_device *d) {
     for (int k = 0; k < clt_tuning_n_gemm_kernels && rc == 0; k++) {
         const char *kernel = clt_tuning_gemm_kernels[k];
         const clt_tuning_entry *e = NULL;
-        for (int i = 0; i < np && !e; i++) e = clt_tuning_find(&dbs[i], &key, kernel);
-        if (!e) continue;
+        int from = 0;
+        for (; from < np && !e; from++) e = clt_tuning_find(&dbs[from], &key, kernel);
+        if (!e) {
+            rc = apply_classes(d, kernel, dbs, np, &key);
+            continue;
+        }
         char why[512];
         if (clt_tuning_override(d, kernel, e->n, (const char(*)[32])e->names, e->values, why, sizeof why) != 0) {
             clt_error("%s:%d: %s", e->source, e->line, why);
@@ -590,10 +743,15 @@ int clt_tuning_apply(clt_device *d) {
         ks->n_tuned = ks->n_cur;
         memcpy(ks->tuned_names, ks->cur_names, sizeof ks->tuned_names);
         memcpy(ks->tuned_values, ks->cur_values, sizeof ks->tuned_values);
+        rc = apply_classes(d, kernel, dbs, from, &key);
     }
     for (int i = 0; i < np; i++) {
         clt_tuning_free(&dbs[i]);
         free(paths[i]);
     }
+    device_state *ds = state_of(d->id);
+    ds->applied = -1;
+    ds->classes_on = false;
+    for (int c = 0; c < CLT_GEMM_N_CLASSES && rc == 0; c++) ds->classes_on |= clt_tuning_has_class(d, (clt_gemm_class)c);
     return rc;
 }

@@ -15,7 +15,12 @@
 
    Lookup is per kernel: the files $CLTRANSFER_TUNING (a path; "off" applies nothing), the user cache
    (clt_tuning_user_path), then the committed conf/clblast-tuning.txt are searched in that order and
-   the first line that matches wins, so specific lines go above fallbacks. */
+   the first line that matches wins, so specific lines go above fallbacks.
+
+   A kernel written KERNEL/CLASS (Xgemm/longk) holds parameters for one shape class of GEMM call
+   (clt_gemm_class), laid over the kernel's own line: clt_gemm switches to them for the calls of
+   that class. Class lines are looked up in the file that gave the kernel's own line and the files
+   before it, so a class line never mixes with another device's base line. */
 #ifndef CLT_TUNING_H
 #define CLT_TUNING_H
 
@@ -26,6 +31,15 @@
 struct clt_device;
 
 #define CLT_TUNING_MAX_PARAMS 24
+
+/* Shape classes of GEMM calls that one parameter set cannot serve alike (gemm.c classifies each
+   call, clt_gemm_class_of): the default, wide products (forward convolutions, fc layers); a side
+   of the output 64 or narrower (the small net's layers); a k at least 4 times either side of the
+   output (weight gradients); op(A) alone transposed with k at most 96 (input gradients of layers with
+   few output channels). */
+typedef enum clt_gemm_class { CLT_GEMM_WIDE, CLT_GEMM_NARROW, CLT_GEMM_LONGK, CLT_GEMM_TN, CLT_GEMM_N_CLASSES } clt_gemm_class;
+/* "wide", "narrow", "longk", "tn": the CLASS of KERNEL/CLASS lines. */
+extern const char *const clt_gemm_class_names[CLT_GEMM_N_CLASSES];
 
 typedef struct clt_tuning_entry {
     char kernel[32];
@@ -77,10 +91,18 @@ char *clt_tuning_user_path(void);
 char *clt_tuning_repo_path(void);
 
 /* Writes entries for exactly this device (patterns escaped from key) into the database at `path`,
-   replacing earlier lines of the same kernel and key; other lines stay. Atomic. */
+   replacing earlier lines of the same kernel and key; other lines stay. A kernel given with no
+   parameters only loses its earlier lines. Atomic. */
 int clt_tuning_store(const char *path, const clt_tuning_key *key, int n_kernels, const char *const *kernels,
                      const int *n_params, const char (*const *names)[32], const size_t *const *values,
                      const char *comment);
+
+/* Whether `e` was stored for exactly this device and driver (clt_tuning_store's escaped key),
+   rather than matching it as a fallback pattern. */
+bool clt_tuning_exact_for(const clt_tuning_entry *e, const clt_tuning_key *key);
+/* Sets *found when the database at `path` holds an Xgemm line stored for exactly this key (a
+   missing file holds none). Returns -1 for a file that cannot be used. */
+int clt_tuning_has_exact(const char *path, const clt_tuning_key *key, bool *found);
 
 /* ---- what is in effect (the bench and the tuner use these) ---- */
 
@@ -97,8 +119,16 @@ void clt_tuning_print(struct clt_device *d, FILE *out, bool json);
 /* Sends the next GEMM calls to CLBlast's direct kernel whatever their size (true), or back to the
    direct/indirect switch in effect (false); leaves what clt_tuning_print reports alone. */
 int clt_tuning_force_direct(struct clt_device *d, bool on);
-/* A parameter now in effect (CLBlast's own value when not overridden); `fallback` if unknown. */
-size_t clt_tuning_param(struct clt_device *d, const char *kernel, const char *name, size_t fallback);
+/* Sets *value to a parameter now in effect (CLBlast's own value when not overridden). Returns -1,
+   with the device failed (sticky) naming kernel and parameter, when CLBlast does not report it. */
+int clt_tuning_param(struct clt_device *d, const char *kernel, const char *name, size_t *value);
+/* Puts the parameters of shape class `cls` in effect for the next GEMM calls: the class's lines
+   where the database has them, else the kernel's own. Does nothing while an explicit override
+   (clt_tuning_override, clt_tuning_use_defaults(d, true)) is in effect. Returns -1 on a CLBlast
+   error (printed). */
+int clt_tuning_use_class(struct clt_device *d, clt_gemm_class cls);
+/* Whether clt_tuning_apply found lines for shape class `cls` of any GEMM kernel. */
+bool clt_tuning_has_class(struct clt_device *d, clt_gemm_class cls);
 
 /* The kernels clt_gemm can run, in the order they are reported. */
 extern const char *const clt_tuning_gemm_kernels[];
