@@ -1,6 +1,7 @@
 /* test_gemm.c — clt_gemm against a float64 reference on every path it can take: the row-major call
-   and its column-major mirror, all four transpose forms, strided and offset C with beta, and
-   split-K (a tiny C with a long k, with and without a remainder slice). */
+   and its column-major mirror, all four transpose forms, strided and offset C with beta, operands
+   at aligned and misaligned offsets (sub-buffers), every shape class in turn (per-class parameter
+   sets), and split-K (a tiny C with a long k, with and without a remainder slice). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -66,6 +67,28 @@ int main(void) {
     /* A C of 6×9 cannot fill a device and k is long: CPUs take the direct kernel, GPUs split k
        (4099 leaves a remainder slice). Both paths run here whatever the device is. */
     clt_device *d = t_device();
+    /* The shape classes of the nets' products, as src/device/tuning.h defines them */
+    t_check(clt_gemm_class_of(false, false, 32, 400, 25088) == CLT_GEMM_LONGK, "a weight gradient is longk");
+    t_check(clt_gemm_class_of(false, true, 256, 4096, 9216) == CLT_GEMM_WIDE, "CaffeNet's fc6 forward is wide");
+    t_check(clt_gemm_class_of(true, false, 400, 25088, 32) == CLT_GEMM_TN, "a narrow layer's input gradient is tn");
+    t_check(clt_gemm_class_of(true, false, 2304, 2704, 384) == CLT_GEMM_WIDE, "CaffeNet's conv3 input gradient is wide");
+    t_check(clt_gemm_class_of(false, false, 32, 25088, 400) == CLT_GEMM_NARROW, "a 32-channel forward is narrow");
+    t_check(clt_gemm_class_of(false, false, 384, 2704, 2304) == CLT_GEMM_WIDE, "CaffeNet's conv3 forward is wide");
+    /* Calls of every class in turn, so the door switches parameter sets (where the database has
+       class lines for this device) back and forth; each result against the reference, with the
+       classes followed and with the kernel-wide set only. */
+    for (int classes = 1; classes >= 0; classes--) {
+        d->gemm.classes = classes;
+        for (int round = 0; round < 2; round++) {
+            check_at(false, false, 24, 40, 2400, 0, 0, 0, 0, 0.0f, seed++);              /* longk */
+            check_at(true, false, 200, 96, 24, 0, 0, 0, 0, 0.0f, seed++);                /* tn */
+            check_at(false, false, 40, 520, 72, 3, 0, 0, 0, 1.0f, seed++);               /* narrow */
+            check_at(false, true, 130, 150, 90, 0, 0, 0, 0, 0.0f, seed++);               /* wide */
+            check_at(true, false, 72, 64, 48, 0, d->mem_align_bytes / 4, 0, 0, 1.0f, seed++); /* tn, offset */
+        }
+        t_check(clt_device_ok(d), "no device error with the shape classes %s", classes ? "followed" : "off");
+    }
+    d->gemm.classes = true;
     bool gpu = d->is_gpu;
     for (int pass = 0; pass < 2; pass++) {
         d->is_gpu = pass == 1;

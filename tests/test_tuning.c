@@ -78,6 +78,9 @@ static void test_errors(void) {
     expect_error("Xgemm | CPU | * | * | * | * | MWG=-4\n", "negative value");
     expect_error("Xgemm | CPU | * | * | * | * | MWG=6x4\n", "non-numeric value");
     expect_error("Xgemm | CPU | * | * | * | * | MWG=64 MWG=32\n", "parameter twice");
+    expect_error("Xgemm/tall | CPU | * | * | * | * | MWG=64\n", "unknown shape class");
+    expect_error("Xaxpy/tn | CPU | * | * | * | * | WGS=64\n", "a shape class on a kernel clt_gemm does not run");
+    expect_error("Xgemm/ | CPU | * | * | * | * | MWG=64\n", "an empty shape class");
     expect_error("Xgemm | CPU | * | * | * | * |   \n", "no parameters");
     expect_error("Xgemm | CPU | | * | * | * | MWG=64\n", "empty column");
     expect_error("Xgemm | CPU | * | * | * | * | GEMMK=0 MWG=64 NWG=64 KWG=32 MDIMC=16 NDIMC=16 MDIMA=16 NDIMB=16 "
@@ -166,6 +169,60 @@ static void test_store(void) {
     rmdir(dir);
 }
 
+static void test_classes_and_exact(void) {
+    const char *text = "Xgemm/longk | CPU | * | * | * | * | MWG=16 NWG=32\n"
+                       "Xgemm/tn | CPU | * | * | * | * | MWG=16\n"
+                       "Xgemm | CPU | * | * | * | * | MWG=32\n";
+    clt_tuning_db db = {0};
+    t_check(clt_tuning_parse(&db, text, "classes.txt") == 0 && db.n == 3, "KERNEL/CLASS lines parse");
+    clt_tuning_key cpu = key("CPU", "Portable Computing Language", "pthread-zen5", "6.0", "16");
+    const clt_tuning_entry *e = clt_tuning_find(&db, &cpu, "Xgemm/longk");
+    t_check(e && e->line == 1 && e->n == 2, "a class line is found under its own name");
+    e = clt_tuning_find(&db, &cpu, "Xgemm");
+    t_check(e && e->line == 3, "the kernel's own line is not shadowed by its class lines");
+    t_check(clt_tuning_find(&db, &cpu, "Xgemm/narrow") == NULL, "a class without a line has none");
+    clt_tuning_free(&db);
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++)
+        t_check(clt_gemm_class_names[c] && *clt_gemm_class_names[c], "class %d has a name", c);
+
+    /* what the tuner stores is exact for the device; a glob line is a fallback */
+    char dir[] = "/tmp/clt-tuning-exact-XXXXXX";
+    t_check(mkdtemp(dir) != NULL, "temporary folder");
+    char path[128];
+    snprintf(path, sizeof path, "%s/tuning.txt", dir);
+    bool found = true;
+    t_check(clt_tuning_has_exact(path, &cpu, &found) == 0 && !found, "a missing database holds no exact line");
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    t_check(clt_tuning_has_exact(path, &cpu, &found) == 0 && !found, "glob lines are not exact for a device");
+    const char *kernels[3] = {"Xgemm", "Xgemm/longk", "Xgemm/tn"};
+    const char xg_names[1][32] = {"MWG"};
+    const size_t xg_values[1] = {64};
+    const int counts[3] = {1, 1, 0}; /* the tn line of this device is dropped, not written */
+    const char(*names[3])[32] = {xg_names, xg_names, xg_names};
+    const size_t *values[3] = {xg_values, xg_values, xg_values};
+    t_check(clt_tuning_store(path, &cpu, 3, kernels, counts, names, values, "exact") == 0, "store with classes");
+    t_check(clt_tuning_has_exact(path, &cpu, &found) == 0 && found, "a stored line is exact for its device");
+    clt_tuning_key other = key("CPU", "Portable Computing Language", "pthread-zen5", "6.1", "16");
+    t_check(clt_tuning_has_exact(path, &other, &found) == 0 && !found, "another driver version is not exact");
+    clt_tuning_db back = {0};
+    t_check(clt_tuning_load(&back, path) == 0, "the stored database parses");
+    int exact_longk = 0, exact_tn = 0, glob_tn = 0;
+    for (int i = 0; i < back.n; i++) {
+        const clt_tuning_entry *b = &back.entries[i];
+        bool exact = clt_tuning_exact_for(b, &cpu);
+        exact_longk += exact && !strcmp(b->kernel, "Xgemm/longk") && b->values[0] == 64;
+        exact_tn += exact && !strcmp(b->kernel, "Xgemm/tn");
+        glob_tn += !exact && !strcmp(b->kernel, "Xgemm/tn");
+    }
+    t_check(exact_longk == 1, "the class line was stored for the device");
+    t_check(exact_tn == 0 && glob_tn == 1, "a class given no parameters gets no line (the glob one stays)");
+    clt_tuning_free(&back);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_repo_database(void) {
     char *p = clt_tuning_repo_path();
     t_check(p != NULL, "the committed conf/clblast-tuning.txt is found");
@@ -189,6 +246,7 @@ int main(void) {
     test_errors();
     test_rules();
     test_store();
+    test_classes_and_exact();
     test_repo_database();
     return t_done();
 }

@@ -41,7 +41,7 @@ static const double SLOW_COMPILE_S = 60;
 /* Budget shares: the kernel's own Xgemm search, then the shape classes' searches together, then
    XgemmDirect gets this share of what is left (at least MIN_DIRECT_S); the threshold the rest. */
 static const double XGEMM_SHARE = 0.4, CLASSES_SHARE = 0.35, DIRECT_SHARE_OF_REST = 0.75;
-static const double MIN_DIRECT_S = 10;
+static const double MIN_DIRECT_S = 10, MIN_DIRECT_BUDGET_FLOOR_FROM = 100; /* the floor holds from this budget on */
 /* XGEMM_MIN_INDIRECT_SIZE that sends every call to the direct kernel: above the cube root of any
    product a layer makes. */
 static const size_t DIRECT_ALWAYS = (size_t)1 << 20;
@@ -324,8 +324,8 @@ static int current(clt_device *d, const char *kernel, candidate *c) {
    far, and its standing is the ratio between the two in that race. */
 /* start: the incumbent (NULL: what is in effect); for_class: a shape class's search, which tries
    the class seeds first. */
-static int search(clt_device *d, workload *w, const char *kernel, double budget, int verbose, const candidate *start,
-                  bool for_class, candidate *best) {
+static int search(clt_device *d, workload *w, const char *kernel, double budget, int max_candidates, int verbose,
+                  const candidate *start, bool for_class, candidate *best) {
     double t_end = clt_now() + budget;
     bool xg = !strcmp(kernel, "Xgemm");
     const dim *dims = xg ? xgemm_dims : direct_dims;
@@ -352,7 +352,7 @@ static int search(clt_device *d, workload *w, const char *kernel, double budget,
         candidate c;
         /* Stop before a candidate that would likely end past the budget; the incumbent is always
            measured, since the final race needs it. */
-        if (n > 0 && clt_now() + last_cost > t_end) break;
+        if (n > 0 && (clt_now() + last_cost > t_end || (max_candidates > 0 && n >= max_candidates))) break;
         if (n == 0) c = incumbent;
         else if (next_seed < nseeds) {
             if (!parse_params(&c, kernel, seeds[next_seed++]) || !fits(d, &c)) continue;
@@ -644,24 +644,35 @@ int clt_tune(clt_device *d, const clt_tune_options *o) {
     candidate xg, dr, per_class[CLT_GEMM_N_CLASSES];
     bool own[CLT_GEMM_N_CLASSES] = {0};
     fprintf(stderr, "Xgemm (the indirect GEMM's kernel), all shapes:\n");
-    if (search(d, &w, "Xgemm", budget * XGEMM_SHARE, o->verbose, NULL, false, &xg) != 0) goto fail;
+    if (search(d, &w, "Xgemm", budget * XGEMM_SHARE, o->max_candidates, o->verbose, NULL, false, &xg) != 0) goto fail;
     for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
         workload sub = class_subset(&w, (clt_gemm_class)c);
         if (sub.n == 0) {
             free(sub.cases);
             continue;
         }
-        fprintf(stderr, "Xgemm for the %s products (%d shapes), from the kernel-wide choice:\n", clt_gemm_class_names[c],
-                sub.n);
-        int r = search(d, &sub, "Xgemm", budget * CLASSES_SHARE / n_classes, o->verbose, &xg, true, &per_class[c]);
+        fprintf(stderr, "Xgemm for the %s products (%d shapes):\n", clt_gemm_class_names[c], sub.n);
+        /* from the class's own set where the databases have one (so tuning again keeps what a
+           class line bought unless it finds better), else from the kernel-wide choice */
+        candidate start = xg;
+        char names[CLT_TUNING_MAX_PARAMS][32];
+        size_t values[CLT_TUNING_MAX_PARAMS];
+        int np = 0;
+        if (clt_tuning_class_params(d, "Xgemm", (clt_gemm_class)c, &np, names, values))
+            for (size_t i = 0; i < CLT_ARRAY_LEN(xgemm_dims); i++)
+                *param_slot(&start, xgemm_dims[i].name) =
+                    clt_tuning_get(np, (const char(*)[32])names, values, xgemm_dims[i].name, 0);
+        int r = search(d, &sub, "Xgemm", budget * CLASSES_SHARE / n_classes, o->max_candidates, o->verbose, &start,
+                       true, &per_class[c]);
         free(sub.cases);
         if (r != 0) goto fail;
         own[c] = !same_params(&per_class[c], &xg);
     }
     fprintf(stderr, "XgemmDirect (the single-kernel GEMM):\n");
     double left = budget - (clt_now() - t_start);
-    double direct_budget = left * DIRECT_SHARE_OF_REST > MIN_DIRECT_S ? left * DIRECT_SHARE_OF_REST : MIN_DIRECT_S;
-    if (search(d, &w, "XgemmDirect", direct_budget, o->verbose, NULL, false, &dr) != 0) goto fail;
+    double direct_budget = left * DIRECT_SHARE_OF_REST;
+    if (direct_budget < MIN_DIRECT_S && budget >= MIN_DIRECT_BUDGET_FLOOR_FROM) direct_budget = MIN_DIRECT_S;
+    if (search(d, &w, "XgemmDirect", direct_budget, o->max_candidates, o->verbose, NULL, false, &dr) != 0) goto fail;
     double xg_score = xg.score, dr_score = dr.score;
     fprintf(stderr, "direct/indirect switch:\n");
     size_t threshold = pick_threshold(d, &w, &xg, &dr, o->verbose);

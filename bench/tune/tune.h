@@ -52,6 +52,7 @@ typedef struct clt_tune_options {
     const char *store; /* database to write (NULL: clt_tuning_user_path()) */
     bool dry_run;      /* search and report, write nothing */
     int verbose;
+    int max_candidates;           /* per search, the incumbent included (0: as many as the budget allows) */
     const clt_gemm_shape *shapes; /* the workload instead of the nets' shapes (tests: a tiny one) */
     int n_shapes;
 } clt_tune_options;

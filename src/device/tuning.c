@@ -554,6 +554,18 @@ int clt_tuning_use_defaults(clt_device *d, bool defaults) {
     return 0;
 }
 
+bool clt_tuning_class_params(clt_device *d, const char *kernel, clt_gemm_class cls, int *n, char (*names)[32],
+                             size_t *values) {
+    int ki = kernel_index(kernel);
+    device_state *ds = state_of(d->id);
+    if (ki < 0 || !ds->k[ki].has_class[cls]) return false;
+    const kernel_state *ks = &ds->k[ki];
+    *n = ks->n_def;
+    memcpy(names, ks->def_names, sizeof ks->def_names);
+    memcpy(values, ks->class_values[cls], sizeof ks->class_values[cls]);
+    return true;
+}
+
 bool clt_tuning_has_class(clt_device *d, clt_gemm_class cls) {
     device_state *ds = state_of(d->id);
     for (int i = 0; i < clt_tuning_n_gemm_kernels; i++)

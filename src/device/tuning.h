@@ -127,6 +127,10 @@ int clt_tuning_param(struct clt_device *d, const char *kernel, const char *name,
    (clt_tuning_override, clt_tuning_use_defaults(d, true)) is in effect. Returns -1 on a CLBlast
    error (printed). */
 int clt_tuning_use_class(struct clt_device *d, clt_gemm_class cls);
+/* The full set clt_tuning_apply chose for shape class `cls` of `kernel` (n names and values, at
+   most CLT_TUNING_MAX_PARAMS); false where the databases have no line for the class. */
+bool clt_tuning_class_params(struct clt_device *d, const char *kernel, clt_gemm_class cls, int *n, char (*names)[32],
+                             size_t *values);
 /* Whether clt_tuning_apply found lines for shape class `cls` of any GEMM kernel. */
 bool clt_tuning_has_class(struct clt_device *d, clt_gemm_class cls);
 
