@@ -25,3 +25,14 @@ if [ ! -f build/CMakeCache.txt ]; then
     cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 fi
 cmake --build build -j"$(nproc)"
+
+# CLBlast parameters for this machine's default OpenCL device: tuned once (a few minutes, with
+# progress) when no database holds lines for exactly this device and driver, and stored in the
+# user's database (~/.cache/cltransfer/tuning.txt), which every later run loads. Without it the
+# nearest fallback of conf/clblast-tuning.txt applies. CLTRANSFER_TUNE=skip skips it (CI and the
+# tests' command do); CLTRANSFER_TUNE_BUDGET sets the seconds (default 300).
+if [ "${CLTRANSFER_TUNE:-}" = skip ]; then
+    echo "setup: CLBlast tuning skipped (CLTRANSFER_TUNE=skip)"
+elif ! build/cltransfer-bench tune --if-untuned --time-budget "${CLTRANSFER_TUNE_BUDGET:-300}"; then
+    echo "setup: CLBlast tuning failed (above); cltransfer runs with the fallback parameters" >&2
+fi

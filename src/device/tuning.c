@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device/device.h"
 #include "device/clblast.h"
@@ -711,6 +712,24 @@ static int apply_classes(clt_device *d, const char *kernel, const clt_tuning_db 
     return 0;
 }
 
+/* A device without lines stored for it runs on a fallback (or CLBlast's own parameters), which
+   can be several times slower: say so once per process on a terminal, with the way out, unless
+   CLTRANSFER_TUNE=skip. */
+static void untuned_notice(const clt_device *d, const clt_tuning_entry *fallback) {
+    static bool said;
+    const char *tune = getenv("CLTRANSFER_TUNE");
+    if (said || !isatty(2) || (tune && !strcmp(tune, "skip"))) return;
+    said = true;
+    if (fallback)
+        fprintf(stderr, "cltransfer: no CLBlast tuning for %s (driver %s); using the fallback %s:%d. "
+                        "`cltransfer-bench tune` (a few minutes, once) tunes this device.\n",
+                d->name, d->driver_version, fallback->source, fallback->line);
+    else
+        fprintf(stderr, "cltransfer: no CLBlast tuning for %s (driver %s); CLBlast's own parameters apply. "
+                        "`cltransfer-bench tune` (a few minutes, once) tunes this device.\n",
+                d->name, d->driver_version);
+}
+
 int clt_tuning_apply(clt_device *d) {
     const char *env = getenv("CLTRANSFER_TUNING");
     if (env && (!strcasecmp(env, "off") || !strcasecmp(env, "none"))) return 0;
@@ -733,6 +752,8 @@ int clt_tuning_apply(clt_device *d) {
     for (int i = 0; i < np && rc == 0; i++) rc = clt_tuning_load(&dbs[i], paths[i]);
     clt_tuning_key key;
     clt_tuning_key_of(d, &key);
+    const clt_tuning_entry *xgemm_line = NULL;
+    bool xgemm_exact = false;
     for (int k = 0; k < clt_tuning_n_gemm_kernels && rc == 0; k++) {
         const char *kernel = clt_tuning_gemm_kernels[k];
         const clt_tuning_entry *e = NULL;
@@ -742,6 +763,7 @@ int clt_tuning_apply(clt_device *d) {
             rc = apply_classes(d, kernel, dbs, np, &key);
             continue;
         }
+        if (!strcmp(kernel, "Xgemm")) xgemm_line = e, xgemm_exact = clt_tuning_exact_for(e, &key);
         char why[512];
         if (clt_tuning_override(d, kernel, e->n, (const char(*)[32])e->names, e->values, why, sizeof why) != 0) {
             clt_error("%s:%d: %s", e->source, e->line, why);
@@ -757,6 +779,7 @@ int clt_tuning_apply(clt_device *d) {
         memcpy(ks->tuned_values, ks->cur_values, sizeof ks->tuned_values);
         rc = apply_classes(d, kernel, dbs, from, &key);
     }
+    if (rc == 0 && !xgemm_exact) untuned_notice(d, xgemm_line);
     for (int i = 0; i < np; i++) {
         clt_tuning_free(&dbs[i]);
         free(paths[i]);

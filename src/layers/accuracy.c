@@ -3,11 +3,7 @@
 
 /* The largest power of two within the device's 1-D work-group size: the kernel's tree reduction
    halves the group. */
-static size_t accuracy_group(const clt_device *d) {
-    size_t g = 1;
-    while (g * 2 <= d->wg1d) g *= 2;
-    return g;
-}
+static size_t accuracy_group(const clt_device *d) { return clt_pow2_floor(d->wg1d); }
 
 void clt_accuracy(clt_device *d, int n, int classes, cl_mem correct1, cl_mem correct5, clt_view scores,
                   cl_mem labels) {

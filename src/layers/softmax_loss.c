@@ -3,11 +3,7 @@
 
 /* The largest power of two within the device's 1-D work-group size: the kernel's tree reduction
    halves the group. */
-static size_t softmax_loss_group(const clt_device *d) {
-    size_t g = 1;
-    while (g * 2 <= d->wg1d) g *= 2;
-    return g;
-}
+static size_t softmax_loss_group(const clt_device *d) { return clt_pow2_floor(d->wg1d); }
 
 void clt_softmax_loss_forward(clt_device *d, int n, int classes, clt_view prob, clt_view loss, clt_view logits,
                               cl_mem labels) {
