@@ -3,7 +3,30 @@
 #include <string.h>
 
 #include "bench.h"
+#include "net/net.h"
 #include "util/util.h"
+
+int bench_arch(const char *name, const char *widths, clt_arch *a) {
+    if (!strcmp(name, "caffenet")) clt_arch_caffenet(a);
+    else if (!strcmp(name, "small")) {
+        clt_arch_small(a);
+        a->fc[2] = 5;
+    } else {
+        clt_error("unknown arch '%s' (caffenet or small)", name);
+        return 2;
+    }
+    if (widths) {
+        int w[7];
+        char tail;
+        if (sscanf(widths, "%d,%d,%d,%d,%d,%d,%d%c", &w[0], &w[1], &w[2], &w[3], &w[4], &w[5], &w[6], &tail) != 7) {
+            clt_error("--widths takes 7 comma-separated numbers (conv1..conv5, fc6, fc7), not '%s'", widths);
+            return 2;
+        }
+        for (int i = 0; i < 5; i++) a->conv[i].out = w[i];
+        a->fc[0] = w[5], a->fc[1] = w[6];
+    }
+    return clt_arch_check(a) == 0 ? 0 : 2;
+}
 
 typedef struct bench_command {
     const char *name, *help;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "net/net.h"
 #include "tune/tune.h"
 #include "device/tuning.h"
 #include "util/util.h"
@@ -35,6 +36,7 @@ static void usage(FILE *out) {
             "usage: cltransfer-bench gemm [options]\n"
             "  --device SEL     device index or name substring (default: first GPU, else first device)\n"
             "  --net NAME       small, caffenet or all (default all)\n"
+            "  --widths W1,..,W7  conv1..conv5, fc6, fc7 output widths of the net, as [net] widths\n"
             "  --only TEXT      only layers whose name contains TEXT (e.g. conv1, fc)\n"
             "  --form F         only fwd, bwd-d or bwd-w\n"
             "  --chunk N        CaffeNet images per convolution GEMM (default 16; 256 = whole batch)\n"
@@ -87,9 +89,10 @@ int bench_gemm(int argc, char **argv) {
                                          {"chunk", required_argument, 0, 'c'},  {"repeats", required_argument, 0, 'r'},
                                          {"compare", no_argument, 0, 'C'},      {"openblas", no_argument, 0, 'O'},
                                          {"baseline", no_argument, 0, 'B'},     {"steps", no_argument, 0, 'S'},
+                                         {"widths", required_argument, 0, 'w'},
                                          {"no-check", no_argument, 0, 'K'},     {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *device = NULL, *net = "all", *only = NULL, *form = NULL;
+    const char *device = NULL, *net = "all", *only = NULL, *form = NULL, *widths = NULL;
     long chunk = 16, repeats = 5;
     bool compare = false, baseline = false, openblas = false, check = true, json = false, steps = false;
     int c;
@@ -105,6 +108,7 @@ int bench_gemm(int argc, char **argv) {
         case 'C': compare = true; break;
         case 'B': baseline = true; break;
         case 'S': steps = true; break;
+        case 'w': widths = optarg; break;
         case 'O': openblas = true; break;
         case 'K': check = false; break;
         case 'j': json = true; break;
@@ -112,7 +116,7 @@ int bench_gemm(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc || chunk < 1 || repeats < 1 ||
+    if (optind < argc || chunk < 1 || repeats < 1 || (widths && !strcmp(net, "all")) ||
         (strcmp(net, "all") && strcmp(net, "small") && strcmp(net, "caffenet"))) {
         usage(stderr);
         return 2;
@@ -130,9 +134,15 @@ int bench_gemm(int argc, char **argv) {
     clt_gemm_shape all[128];
     int n = 0;
     const char *nets[2] = {"small", "caffenet"};
-    for (int i = 0; i < 2; i++)
-        if (!strcmp(net, "all") || !strcmp(net, nets[i]))
-            n += clt_gemm_shapes(nets[i], (size_t)chunk, d.conv_dweight_nn, all + n, (int)CLT_ARRAY_LEN(all) - n);
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(net, "all") && strcmp(net, nets[i])) continue;
+        clt_arch a;
+        if (bench_arch(nets[i], widths, &a) != 0) return 2;
+        /* the small net's columns fit for the whole batch; CaffeNet's are chunked */
+        int batch = i == 0 ? 128 : 256;
+        n += clt_gemm_shapes(&a, batch, i == 0 ? 0 : (size_t)chunk, d.conv_dweight_nn, all + n,
+                             (int)CLT_ARRAY_LEN(all) - n);
+    }
     row *rows = clt_calloc((size_t)n, sizeof *rows);
     int nrows = 0;
     for (int i = 0; i < n; i++) {

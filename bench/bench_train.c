@@ -80,23 +80,7 @@ int bench_train(int argc, char **argv) {
         }
     }
     clt_arch a;
-    if (!strcmp(arch_name, "caffenet")) clt_arch_caffenet(&a);
-    else if (!strcmp(arch_name, "small")) {
-        clt_arch_small(&a);
-        a.fc[2] = 5;
-    } else {
-        clt_error("unknown arch '%s' (caffenet or small)", arch_name);
-        return 2;
-    }
-    if (widths) {
-        int w[7];
-        if (sscanf(widths, "%d,%d,%d,%d,%d,%d,%d", &w[0], &w[1], &w[2], &w[3], &w[4], &w[5], &w[6]) != 7) {
-            clt_error("--widths takes 7 comma-separated numbers (conv1..conv5, fc6, fc7)");
-            return 2;
-        }
-        for (int i = 0; i < 5; i++) a.conv[i].out = w[i];
-        a.fc[0] = w[5], a.fc[1] = w[6];
-    }
+    if (bench_arch(arch_name, widths, &a) != 0) return 2;
     if (!batch) batch = !strcmp(arch_name, "small") ? 128 : 64;
     if (iters < 1 || batch < 1 || lowest < 1 || lowest > CLT_LAYERS) {
         usage(stderr);

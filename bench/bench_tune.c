@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "bench.h"
+#include "net/net.h"
 #include "tune/tune.h"
 #include "device/tuning.h"
 #include "util/util.h"
@@ -17,6 +18,8 @@ static void usage(FILE *out) {
             "  --device SEL       device index or name substring (default: first GPU, else first device)\n"
             "  --time-budget S    seconds to search (default 600); compiling dominates on CPU drivers\n"
             "  --chunk N          CaffeNet images per convolution in the workload (default 4)\n"
+            "  --arch NAME        tune on every GEMM of this net (small or caffenet) instead of both nets'\n"
+            "                     sample; with --widths W1,..,W7 (as [net] widths) and --batch N\n"
             "  --store FILE       database to write (default %s)\n"
             "  --dry-run          search and report, store nothing\n"
             "  --if-untuned       do nothing when a database already holds lines stored for exactly this\n"
@@ -57,8 +60,11 @@ int bench_tune(int argc, char **argv) {
                                          {"dry-run", no_argument, 0, 'n'},      {"race", required_argument, 0, 'r'},
                                          {"repeats", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'q'},
                                          {"net", required_argument, 0, 'N'},    {"if-untuned", no_argument, 0, 'u'},
+                                         {"arch", required_argument, 0, 'a'},   {"widths", required_argument, 0, 'w'},
+                                         {"batch", required_argument, 0, 'B'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *device = NULL, *race = NULL, *net = NULL;
+    const char *device = NULL, *race = NULL, *net = NULL, *arch_name = NULL, *widths = NULL;
+    long batch = 0;
     clt_tune_options o = {.budget_s = 600, .chunk = 4, .verbose = 1};
     long repeats = 5;
     bool if_untuned = false;
@@ -76,13 +82,23 @@ int bench_tune(int argc, char **argv) {
         case 'q': o.verbose = 0; break;
         case 'N': net = optarg; break;
         case 'u': if_untuned = true; break;
+        case 'a': arch_name = optarg; break;
+        case 'w': widths = optarg; break;
+        case 'B': batch = strtol(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc || o.budget_s <= 0 || repeats < 1) {
+    if (optind < argc || o.budget_s <= 0 || repeats < 1 || batch < 0 || ((widths || batch) && !arch_name)) {
         usage(stderr);
         return 2;
+    }
+    clt_arch arch;
+    if (arch_name) {
+        if (bench_arch(arch_name, widths, &arch) != 0) return 2;
+        o.arch = &arch;
+        o.batch = batch ? (int)batch : !strcmp(arch_name, "small") ? 128 : 64;
+        o.chunk = 0; /* whole batches, as the trainer runs them where memory allows */
     }
     clt_device d;
     if (clt_device_open(&d, device) != 0) return 1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "device/gemm.h"
+#include "net/net.h"
 #include "device/tuning.h"
 
 typedef struct candidate {
@@ -506,41 +507,62 @@ static size_t pick_threshold(clt_device *d, workload *w, candidate *xg, candidat
     return best_t;
 }
 
-/* The workload: the nets' shapes at a reduced CaffeNet chunk, so one pass takes a fraction of a
-   second even before tuning; every form (NN, TN, NT) and both nets are in it. */
-static int build_net_workload(clt_device *d, const char *net, size_t chunk, workload *w) {
-    clt_gemm_shape all[64];
-    int n = clt_gemm_shapes(net, chunk, d->conv_dweight_nn, all, 64);
-    w->cases = clt_calloc(64, sizeof(clt_gemm_case));
-    w->n = 0;
-    for (int i = 0; i < n; i++) {
-        if (clt_gemm_case_init(d, &w->cases[w->n], &all[i], 99 + (uint64_t)i) != 0) return -1;
-        w->n++;
+/* A workload case above this many GFLOP (CaffeNet's fc layers) is cut along n, as long as its
+   shape class stays, so that one pass over a workload takes a fraction of a second. */
+static const double CASE_MAX_GFLOP = 2.0;
+
+static clt_gemm_shape cut_to_size(clt_gemm_shape s) {
+    clt_gemm_class cls = clt_gemm_class_of(s.ta, s.tb, s.m, s.n, s.k);
+    while (clt_gemm_flops(&s) > CASE_MAX_GFLOP * 1e9 && s.n % 2 == 0 && s.ldc == s.n && !s.tb && s.ldb == s.n) {
+        clt_gemm_shape half = s;
+        half.n /= 2, half.ldb /= 2, half.ldc /= 2;
+        if (clt_gemm_class_of(half.ta, half.tb, half.m, half.n, half.k) != cls) break;
+        s = half;
     }
-    return n > 0 ? 0 : -1;
+    return s;
 }
 
+/* cut: shapes cut to size (the tuner), else as they are (the race reports every shape) */
+static int add_cases(clt_device *d, workload *w, const clt_gemm_shape *shapes, int n, bool cut, uint64_t seed) {
+    w->cases = clt_realloc(w->cases, (size_t)(w->n + n + 1) * sizeof(clt_gemm_case));
+    for (int i = 0; i < n; i++) {
+        clt_gemm_shape s = cut ? cut_to_size(shapes[i]) : shapes[i];
+        if (clt_gemm_case_init(d, &w->cases[w->n], &s, seed + (uint64_t)i) != 0) return -1;
+        w->n++;
+    }
+    return 0;
+}
+
+/* Every shape of one net (the race's --net, the tuner's --arch). */
+static int build_net_workload(clt_device *d, const clt_arch *arch, int batch, size_t chunk, workload *w) {
+    clt_gemm_shape all[64];
+    int n = clt_gemm_shapes(arch, batch, chunk, d->conv_dweight_nn, all, 64);
+    *w = (workload){0};
+    if (n <= 0 || n > 64) return -1;
+    return add_cases(d, w, all, n, true, 99);
+}
+
+/* The default workload: shapes of both study nets that cover every form (NN, TN, NT) and shape
+   class, CaffeNet's at a reduced chunk, so one pass takes a fraction of a second before tuning. */
 static int build_workload(clt_device *d, size_t chunk, workload *w) {
     clt_gemm_shape all[128];
-    int n = clt_gemm_shapes("caffenet", chunk ? chunk : 4, d->conv_dweight_nn, all, 64);
-    n += clt_gemm_shapes("small", 0, d->conv_dweight_nn, all + n, 64);
+    int n = clt_gemm_net_shapes("caffenet", chunk ? chunk : 4, d->conv_dweight_nn, all, 64);
+    n += clt_gemm_net_shapes("small", 0, d->conv_dweight_nn, all + n, 64);
     static const char *const pick[][3] = {
         {"caffenet", "conv1", "fwd"},   {"caffenet", "conv2/g2", "fwd"}, {"caffenet", "conv3", "fwd"},
-        {"caffenet", "conv3", "bwd-d"}, {"caffenet", "conv3", "bwd-w"},  {"caffenet", "conv5/g2", "bwd-w"},
-        {"caffenet", "fc8", "fwd"},     {"caffenet", "fc7", "bwd-w"},    {"small", "conv2/g2", "fwd"},
-        {"small", "conv3", "bwd-d"},    {"small", "conv3", "bwd-w"},     {"small", "fc6", "fwd"}};
-    w->cases = clt_calloc(CLT_ARRAY_LEN(pick), sizeof(clt_gemm_case));
-    w->n = 0;
+        {"caffenet", "conv3", "bwd-d"}, {"caffenet", "conv3", "bwd-w"},  {"caffenet", "conv1", "bwd-w"},
+        {"caffenet", "fc8", "fwd"},     {"caffenet", "fc7", "bwd-w"},    {"small", "conv1", "fwd"},
+        {"small", "conv2/g2", "fwd"},   {"small", "conv2/g2", "bwd-d"}, {"small", "conv2/g2", "bwd-w"},
+        {"small", "conv3", "bwd-d"},    {"small", "conv3", "bwd-w"},     {"small", "conv4/g2", "fwd"},
+        {"small", "conv5/g2", "bwd-w"}, {"small", "fc6", "fwd"}};
+    clt_gemm_shape picked[CLT_ARRAY_LEN(pick)];
+    int np = 0;
     for (size_t p = 0; p < CLT_ARRAY_LEN(pick); p++)
         for (int i = 0; i < n; i++)
-            if (!strcmp(all[i].net, pick[p][0]) && !strcmp(all[i].name, pick[p][1]) && !strcmp(all[i].form, pick[p][2])) {
-                /* fc7's weight gradient is the largest case; a quarter of it has the same shape class */
-                clt_gemm_shape s = all[i];
-                if (!strcmp(s.name, "fc7") && !strcmp(s.form, "bwd-w")) s.n /= 4, s.ldb /= 4, s.ldc /= 4;
-                if (clt_gemm_case_init(d, &w->cases[w->n], &s, 77 + (uint64_t)p) != 0) return -1;
-                w->n++;
-            }
-    return 0;
+            if (!strcmp(all[i].net, pick[p][0]) && !strcmp(all[i].name, pick[p][1]) && !strcmp(all[i].form, pick[p][2]))
+                picked[np++] = all[i];
+    *w = (workload){0};
+    return add_cases(d, w, picked, np, true, 77);
 }
 
 static void free_workload(workload *w) {
@@ -557,8 +579,15 @@ int clt_tune_race(clt_device *d, const char *path, int repeats, size_t chunk, co
         clt_error("%s: no candidates", path);
         return -1;
     }
-    workload w;
-    if ((net ? build_net_workload(d, net, chunk, &w) : build_workload(d, chunk, &w)) != 0) {
+    clt_gemm_shape named[64];
+    int n_named = net ? clt_gemm_net_shapes(net, chunk, d->conv_dweight_nn, named, 64) : 0;
+    workload w = {0};
+    if (net && (n_named <= 0 || n_named > 64)) {
+        clt_error("unknown net '%s' (small or caffenet)", net);
+        clt_tuning_free(&db);
+        return -1;
+    }
+    if ((net ? add_cases(d, &w, named, n_named, false, 99) : build_workload(d, chunk, &w)) != 0) {
         free_workload(&w);
         clt_tuning_free(&db);
         return -1;
@@ -615,20 +644,12 @@ static workload class_subset(const workload *w, clt_gemm_class cls) {
     return sub;
 }
 
-static int workload_of_shapes(clt_device *d, const clt_gemm_shape *shapes, int n, workload *w) {
-    w->cases = clt_calloc((size_t)(n ? n : 1), sizeof(clt_gemm_case));
-    w->n = 0;
-    for (int i = 0; i < n; i++) {
-        if (clt_gemm_case_init(d, &w->cases[w->n], &shapes[i], 55 + (uint64_t)i) != 0) return -1;
-        w->n++;
-    }
-    return n > 0 ? 0 : -1;
-}
-
 int clt_tune(clt_device *d, const clt_tune_options *o) {
     workload w = {0};
-    if ((o->shapes ? workload_of_shapes(d, o->shapes, o->n_shapes, &w) : build_workload(d, o->chunk, &w)) != 0)
-        goto fail;
+    int built = o->shapes ? add_cases(d, &w, o->shapes, o->n_shapes, false, 55)
+                : o->arch ? build_net_workload(d, o->arch, o->batch, o->chunk, &w)
+                          : build_workload(d, o->chunk, &w);
+    if (built != 0 || w.n == 0) goto fail;
 
     rng_state ^= (uint64_t)(clt_now() * 1e6);
     double budget = o->budget_s > 0 ? o->budget_s : 600;

@@ -12,17 +12,23 @@
 
 /* One clt_gemm call as a layer makes it: row-major, strides and offsets in floats. */
 typedef struct clt_gemm_shape {
-    char net[16], name[24], form[8]; /* form: "fwd", "bwd-d" (input gradient), "bwd-w" (weight gradient) */
+    char net[32], name[24], form[8]; /* form: "fwd", "bwd-d" (input gradient), "bwd-w" (weight gradient) */
     bool ta, tb;
     size_t m, n, k, lda, ldb, ldc, a_off, b_off, c_off;
     float beta;
 } clt_gemm_shape;
 
-/* Fills `out` with the GEMMs of `net` ("small": the Fashion-MNIST net, batch 128; "caffenet": batch
-   256, convolutions `chunk` images at a time) for one group of each layer, forward and backward;
-   convolution weight gradients in the form the layers use on a device with that `conv_dweight_nn`.
-   Returns the count, or -1 for an unknown net. */
-int clt_gemm_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max);
+/* Fills `out` with the GEMMs of the net `arch` at `batch` images (its name labels them), one group
+   of each layer (the last), forward and backward, convolutions `chunk` images at a time (0: the
+   whole batch), their weight gradients in the form the layers use on a device with that
+   `conv_dweight_nn`. Returns the count (beyond `max`: the count there would be), or -1 for an
+   arch that clt_arch_check refuses. */
+struct clt_arch;
+int clt_gemm_shapes(const struct clt_arch *arch, int batch, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out,
+                    int max);
+/* The same for a study net by name: "small" (the Fashion-MNIST net, batch 128, whole batch) or
+   "caffenet" (batch 256); -1 for another name. */
+int clt_gemm_net_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max);
 static inline double clt_gemm_flops(const clt_gemm_shape *s) { return 2.0 * s->m * s->n * s->k; }
 
 /* Device buffers and host copies for running one shape. */
@@ -53,6 +59,8 @@ typedef struct clt_tune_options {
     bool dry_run;      /* search and report, write nothing */
     int verbose;
     int max_candidates;           /* per search, the incumbent included (0: as many as the budget allows) */
+    const struct clt_arch *arch;  /* tune on every shape of this net at `batch` (NULL: both study nets) */
+    int batch;
     const clt_gemm_shape *shapes; /* the workload instead of the nets' shapes (tests: a tiny one) */
     int n_shapes;
 } clt_tune_options;

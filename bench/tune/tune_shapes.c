@@ -1,32 +1,13 @@
-/* tune_shapes.c — the nets' GEMM shapes and GEMM test cases: what the bench measures and the tuner
-   optimises, so both look at the calls the layers really make. */
+/* tune_shapes.c — the nets' GEMM shapes, derived from the net's layers (so [net] widths changes
+   them), and GEMM test cases: what the bench measures and the tuner optimises, so both look at the
+   calls the layers really make. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device/gemm.h"
+#include "net/net.h"
 #include "tune/tune.h"
-
-typedef struct conv_def {
-    const char *name;
-    size_t m, k, howo; /* per group: output channels, input channels × kernel area, output pixels */
-    int groups;
-    bool first; /* the input layer computes no input gradient */
-} conv_def;
-
-typedef struct fc_def {
-    const char *name;
-    size_t out, in;
-} fc_def;
-
-static const conv_def small_convs[] = {{"conv1", 32, 25, 784, 1, true},   {"conv2", 32, 400, 196, 2, false},
-                                       {"conv3", 96, 576, 49, 1, false},  {"conv4", 48, 432, 49, 2, false},
-                                       {"conv5", 32, 432, 49, 2, false}};
-static const fc_def small_fcs[] = {{"fc6", 256, 576}, {"fc7", 256, 256}, {"fc8", 5, 256}};
-static const conv_def caffe_convs[] = {{"conv1", 96, 363, 3025, 1, true},    {"conv2", 128, 1200, 729, 2, false},
-                                       {"conv3", 384, 2304, 169, 1, false}, {"conv4", 192, 1728, 169, 2, false},
-                                       {"conv5", 128, 1728, 169, 2, false}};
-static const fc_def caffe_fcs[] = {{"fc6", 4096, 9216}, {"fc7", 4096, 4096}, {"fc8", 1000, 4096}};
 
 static void put(clt_gemm_shape *out, int *n, int max, const char *net, const char *name, int groups,
                 const char *form, bool ta, bool tb, size_t m, size_t nn, size_t k, size_t lda, size_t ldb, size_t ldc,
@@ -44,52 +25,64 @@ static void put(clt_gemm_shape *out, int *n, int max, const char *net, const cha
     s->a_off = a_off, s->b_off = b_off, s->c_off = c_off, s->beta = beta;
 }
 
-int clt_gemm_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max) {
-    const conv_def *convs;
-    const fc_def *fcs;
-    size_t nconv, nfc, batch;
-    if (!strcmp(net, "small")) {
-        convs = small_convs, nconv = CLT_ARRAY_LEN(small_convs), fcs = small_fcs, nfc = CLT_ARRAY_LEN(small_fcs);
-        batch = 128;
-        chunk = batch; /* the small net's columns fit for the whole batch */
-    } else if (!strcmp(net, "caffenet")) {
-        convs = caffe_convs, nconv = CLT_ARRAY_LEN(caffe_convs), fcs = caffe_fcs, nfc = CLT_ARRAY_LEN(caffe_fcs);
-        batch = 256;
-        if (chunk == 0 || chunk > batch) chunk = batch;
-    } else {
-        return -1;
-    }
+int clt_gemm_shapes(const clt_arch *arch, int batch, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max) {
+    clt_conv convs[5];
+    clt_ip fcs[3];
+    if (batch <= 0 || clt_arch_layers(arch, convs, fcs) != 0) return -1;
+    if (chunk == 0 || chunk > (size_t)batch) chunk = (size_t)batch;
+    const char *net = arch->name;
     int n = 0;
-    for (size_t i = 0; i < nconv; i++) {
-        const conv_def *c = &convs[i];
-        size_t cols = chunk * c->howo;
+    for (size_t i = 0; i < CLT_ARRAY_LEN(convs); i++) {
+        const clt_conv *l = &convs[i];
+        /* per group, as clt_conv_forward/backward call clt_gemm */
+        size_t m = (size_t)(l->m / l->group), k = (size_t)(l->c / l->group) * l->k * l->k;
+        size_t cols = chunk * l->ho * l->wo;
+        char name[16];
+        snprintf(name, sizeof name, "conv%zu", i + 1);
         /* Activations are CNHW: a chunk of images is a column range of each channel's row, so
            whenever the batch is chunked the output rows are strided and start at an offset (the
            second chunk stands for any). The column matrix is the chunk's own, dense. */
-        size_t ld = chunk < batch ? 2 * cols : cols, off = chunk < batch ? cols : 0;
+        size_t ld = chunk < (size_t)batch ? 2 * cols : cols, off = chunk < (size_t)batch ? cols : 0;
         /* A grouped layer's shapes are its last group's: its blocks of the weights, the column
            matrix and the output sit at offsets, which CLBlast treats differently from offset 0. */
-        size_t g = (size_t)c->groups - 1;
-        size_t w_off = g * c->m * c->k, col_off = g * c->k * cols, out_off = off + g * c->m * ld;
-        put(out, &n, max, net, c->name, c->groups, "fwd", false, false, c->m, cols, c->k, c->k, cols, ld, w_off,
-            col_off, out_off, 0.0f);
-        if (!c->first)
-            put(out, &n, max, net, c->name, c->groups, "bwd-d", true, false, c->k, cols, c->m, c->k, ld, cols, w_off,
-                out_off, col_off, 0.0f);
+        size_t g = (size_t)l->group - 1;
+        size_t w_off = g * m * k, col_off = g * k * cols, out_off = off + g * m * ld;
+        put(out, &n, max, net, name, l->group, "fwd", false, false, m, cols, k, k, cols, ld, w_off, col_off, out_off,
+            0.0f);
+        if (i > 0) /* the input layer computes no input gradient */
+            put(out, &n, max, net, name, l->group, "bwd-d", true, false, k, cols, m, k, ld, cols, w_off, out_off,
+                col_off, 0.0f);
         /* dout · colᵀ, or dout · colT from the transposed im2col block (as clt_conv_backward) */
-        put(out, &n, max, net, c->name, c->groups, "bwd-w", false, !conv_dweight_nn, c->m, c->k, cols, ld,
-            conv_dweight_nn ? c->k : cols, c->k, out_off, col_off, w_off, 1.0f);
+        put(out, &n, max, net, name, l->group, "bwd-w", false, !conv_dweight_nn, m, k, cols, ld,
+            conv_dweight_nn ? k : cols, k, out_off, col_off, w_off, 1.0f);
     }
-    for (size_t i = 0; i < nfc; i++) {
-        const fc_def *f = &fcs[i];
-        put(out, &n, max, net, f->name, 1, "fwd", false, true, batch, f->out, f->in, f->in, f->in, f->out, 0, 0, 0,
-            0.0f);
-        put(out, &n, max, net, f->name, 1, "bwd-d", false, false, batch, f->in, f->out, f->out, f->in, f->in, 0, 0, 0,
-            0.0f);
-        put(out, &n, max, net, f->name, 1, "bwd-w", true, false, f->out, f->in, batch, f->out, f->in, f->in, 0, 0, 0,
-            1.0f);
+    for (size_t i = 0; i < CLT_ARRAY_LEN(fcs); i++) {
+        const clt_ip *f = &fcs[i];
+        size_t b = (size_t)batch, in = (size_t)f->in, o = (size_t)f->out;
+        char name[16];
+        snprintf(name, sizeof name, "fc%zu", i + 6);
+        put(out, &n, max, net, name, 1, "fwd", false, true, b, o, in, in, in, o, 0, 0, 0, 0.0f);
+        put(out, &n, max, net, name, 1, "bwd-d", false, false, b, in, o, o, in, in, 0, 0, 0, 0.0f);
+        put(out, &n, max, net, name, 1, "bwd-w", true, false, o, in, b, o, in, in, 0, 0, 0, 1.0f);
     }
     return n;
+}
+
+int clt_gemm_net_shapes(const char *net, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max) {
+    clt_arch a;
+    int batch;
+    if (!strcmp(net, "small")) {
+        clt_arch_small(&a);
+        a.fc[2] = 5; /* a half of Fashion-MNIST's classes, as the study */
+        batch = 128;
+        chunk = 0; /* the small net's columns fit for the whole batch */
+    } else if (!strcmp(net, "caffenet")) {
+        clt_arch_caffenet(&a);
+        batch = 256;
+    } else {
+        return -1;
+    }
+    return clt_gemm_shapes(&a, batch, chunk, conv_dweight_nn, out, max);
 }
 
 /* ---- cases ---- */

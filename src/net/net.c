@@ -107,6 +107,18 @@ int clt_arch_check(const clt_arch *a) {
     return shapes(a, NULL);
 }
 
+int clt_arch_layers(const clt_arch *a, clt_conv conv[5], clt_ip ip[3]) {
+    if (clt_arch_check(a) != 0) return -1;
+    clt_net *net = clt_calloc(1, sizeof *net);
+    int r = shapes(a, net);
+    if (r == 0) {
+        memcpy(conv, net->conv, sizeof net->conv);
+        memcpy(ip, net->ip, sizeof net->ip);
+    }
+    free(net);
+    return r;
+}
+
 static clt_blob blob(clt_device *d, size_t count, const char *name, bool with_diff) {
     clt_blob b = {0};
     b.count = count;
