@@ -97,16 +97,28 @@ static int enumerate(found_device **out, int *count) {
     return 0;
 }
 
-static void dev_str(cl_device_id dev, cl_device_info what, char *buf, size_t n) {
+/* A string property; on failure buf names the error and the OpenCL status comes back. */
+static cl_int dev_str(cl_device_id dev, cl_device_info what, char *buf, size_t n) {
     buf[0] = 0;
-    clGetDeviceInfo(dev, what, n, buf, NULL);
+    cl_int err = clGetDeviceInfo(dev, what, n, buf, NULL);
+    if (err != CL_SUCCESS) snprintf(buf, n, "(unknown: %s)", clt_cl_error_name(err));
     buf[n - 1] = 0;
+    return err;
 }
 
-static void plat_str(cl_platform_id p, cl_platform_info what, char *buf, size_t n) {
+static cl_int plat_str(cl_platform_id p, cl_platform_info what, char *buf, size_t n) {
     buf[0] = 0;
-    clGetPlatformInfo(p, what, n, buf, NULL);
+    cl_int err = clGetPlatformInfo(p, what, n, buf, NULL);
+    if (err != CL_SUCCESS) snprintf(buf, n, "(unknown: %s)", clt_cl_error_name(err));
     buf[n - 1] = 0;
+    return err;
+}
+
+/* A fixed-size property, zero where the query fails; returns the OpenCL status. */
+static cl_int dev_value(cl_device_id dev, cl_device_info what, size_t size, void *value) {
+    cl_int err = clGetDeviceInfo(dev, what, size, value, NULL);
+    if (err != CL_SUCCESS) memset(value, 0, size);
+    return err;
 }
 
 /* A 0/1 switch from the environment; anything else is an error naming the variable. */
@@ -159,13 +171,16 @@ static void describe(FILE *out, int index, found_device f) {
     dev_str(f.device, CL_DEVICE_VERSION, version, sizeof version);
     dev_str(f.device, CL_DEVICE_OPENCL_C_VERSION, cver, sizeof cver);
     plat_str(f.platform, CL_PLATFORM_NAME, pname, sizeof pname);
-    clGetDeviceInfo(f.device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    clGetDeviceInfo(f.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
-    clGetDeviceInfo(f.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
-    fprintf(out, "[%d] %s (%s)\n", index, name, type_name(type));
+    cl_int type_err = dev_value(f.device, CL_DEVICE_TYPE, sizeof type, &type);
+    cl_int cu_err = dev_value(f.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu);
+    cl_int mem_err = dev_value(f.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem);
+    fprintf(out, "[%d] %s (%s)\n", index, name, type_err == CL_SUCCESS ? type_name(type) : clt_cl_error_name(type_err));
     fprintf(out, "    platform: %s\n    vendor: %s\n    driver: %s\n    OpenCL: %s; %s\n", pname, vendor,
             driver, version, cver);
-    fprintf(out, "    compute units: %u\n    memory: %.0f MiB\n", cu, mem / 1048576.0);
+    if (cu_err == CL_SUCCESS) fprintf(out, "    compute units: %u\n", cu);
+    else fprintf(out, "    compute units: unknown (%s)\n", clt_cl_error_name(cu_err));
+    if (mem_err == CL_SUCCESS) fprintf(out, "    memory: %.0f MiB\n", mem / 1048576.0);
+    else fprintf(out, "    memory: unknown (%s)\n", clt_cl_error_name(mem_err));
 }
 
 int clt_list_devices(FILE *out) {
@@ -192,8 +207,9 @@ static int select_device(found_device *list, int n, const char *sel) {
     if (!sel || !*sel) {
         for (int i = 0; i < n; i++) {
             cl_device_type t = 0;
-            clGetDeviceInfo(list[i].device, CL_DEVICE_TYPE, sizeof t, &t, NULL);
-            if (t & CL_DEVICE_TYPE_GPU) return i;
+            /* a device whose type cannot be read is not taken for a GPU */
+            if (dev_value(list[i].device, CL_DEVICE_TYPE, sizeof t, &t) == CL_SUCCESS && (t & CL_DEVICE_TYPE_GPU))
+                return i;
         }
         return n > 0 ? 0 : -1;
     }
@@ -416,12 +432,19 @@ int clt_device_open_bare(clt_device *d, const char *selector) {
     d->id = list[idx].device;
     free(list);
 
-    dev_str(d->id, CL_DEVICE_NAME, d->name, sizeof d->name);
-    dev_str(d->id, CL_DEVICE_VENDOR, d->vendor, sizeof d->vendor);
-    dev_str(d->id, CL_DRIVER_VERSION, d->driver_version, sizeof d->driver_version);
-    dev_str(d->id, CL_DEVICE_VERSION, d->device_version, sizeof d->device_version);
-    plat_str(d->platform, CL_PLATFORM_NAME, d->platform_name, sizeof d->platform_name);
-    plat_str(d->platform, CL_PLATFORM_VERSION, d->platform_version, sizeof d->platform_version);
+    /* names match the tuning database and key the kernel cache, so an unreadable one is an error */
+    cl_int name_err = dev_str(d->id, CL_DEVICE_NAME, d->name, sizeof d->name);
+    if (name_err == CL_SUCCESS) name_err = dev_str(d->id, CL_DEVICE_VENDOR, d->vendor, sizeof d->vendor);
+    if (name_err == CL_SUCCESS) name_err = dev_str(d->id, CL_DRIVER_VERSION, d->driver_version, sizeof d->driver_version);
+    if (name_err == CL_SUCCESS) name_err = dev_str(d->id, CL_DEVICE_VERSION, d->device_version, sizeof d->device_version);
+    if (name_err == CL_SUCCESS) name_err = plat_str(d->platform, CL_PLATFORM_NAME, d->platform_name, sizeof d->platform_name);
+    if (name_err == CL_SUCCESS)
+        name_err = plat_str(d->platform, CL_PLATFORM_VERSION, d->platform_version, sizeof d->platform_version);
+    if (name_err != CL_SUCCESS) {
+        clt_error("OpenCL error %s (%d) reading the name and versions of device [%d]", clt_cl_error_name(name_err),
+                  name_err, idx);
+        return -1;
+    }
     cl_uint align_bits = 0, simd = 0;
     const struct {
         cl_device_info what;
