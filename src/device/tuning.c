@@ -303,33 +303,6 @@ char *clt_tuning_repo_path(void) {
     return found;
 }
 
-static void escape_into(char *out, size_t cap, const char *s);
-
-/* ---- exact entries ---- */
-
-bool clt_tuning_exact_for(const clt_tuning_entry *e, const clt_tuning_key *key) {
-    char type[64], platform[600], device[600], driver[300], simd[40];
-    escape_into(type, sizeof type, key->type);
-    escape_into(platform, sizeof platform, key->platform);
-    escape_into(device, sizeof device, key->device);
-    escape_into(driver, sizeof driver, key->driver);
-    escape_into(simd, sizeof simd, key->simd);
-    return !strcmp(e->type, type) && !strcmp(e->platform, platform) && !strcmp(e->device, device) &&
-           !strcmp(e->driver, driver) && !strcmp(e->simd, simd);
-}
-
-int clt_tuning_has_exact(const char *path, const clt_tuning_key *key, bool *found) {
-    clt_tuning_db db = {0};
-    *found = false;
-    if (clt_tuning_load(&db, path) != 0) return -1;
-    for (int i = 0; i < db.n && !*found; i++)
-        *found = !strcmp(db.entries[i].kernel, "Xgemm") && clt_tuning_exact_for(&db.entries[i], key);
-    clt_tuning_free(&db);
-    return 0;
-}
-
-/* ---- storing ---- */
-
 /* Escapes glob characters so a stored pattern matches exactly this string; '|' cannot be stored
    and becomes '?'. */
 static void escape_into(char *out, size_t cap, const char *s) {
@@ -344,15 +317,49 @@ static void escape_into(char *out, size_t cap, const char *s) {
     out[j] = 0;
 }
 
+/* A device key as clt_tuning_store writes it: every column escaped. */
+typedef struct escaped_key {
+    char type[64], platform[600], device[600], driver[300], simd[40];
+} escaped_key;
+
+static void escape_key(const clt_tuning_key *key, escaped_key *out) {
+    escape_into(out->type, sizeof out->type, key->type);
+    escape_into(out->platform, sizeof out->platform, key->platform);
+    escape_into(out->device, sizeof out->device, key->device);
+    escape_into(out->driver, sizeof out->driver, key->driver);
+    escape_into(out->simd, sizeof out->simd, key->simd);
+}
+
+static bool stored_for(const clt_tuning_entry *e, const escaped_key *k) {
+    return !strcmp(e->type, k->type) && !strcmp(e->platform, k->platform) && !strcmp(e->device, k->device) &&
+           !strcmp(e->driver, k->driver) && !strcmp(e->simd, k->simd);
+}
+
+/* ---- exact entries ---- */
+
+bool clt_tuning_exact_for(const clt_tuning_entry *e, const clt_tuning_key *key) {
+    escaped_key k;
+    escape_key(key, &k);
+    return stored_for(e, &k);
+}
+
+int clt_tuning_has_exact(const char *path, const clt_tuning_key *key, bool *found) {
+    clt_tuning_db db = {0};
+    *found = false;
+    if (clt_tuning_load(&db, path) != 0) return -1;
+    for (int i = 0; i < db.n && !*found; i++)
+        *found = !strcmp(db.entries[i].kernel, "Xgemm") && clt_tuning_exact_for(&db.entries[i], key);
+    clt_tuning_free(&db);
+    return 0;
+}
+
+/* ---- storing ---- */
+
 int clt_tuning_store(const char *path, const clt_tuning_key *key, int n_kernels, const char *const *kernels,
                      const int *n_params, const char (*const *names)[32], const size_t *const *values,
                      const char *comment) {
-    char type[64], platform[600], device[600], driver[300], simd[40];
-    escape_into(type, sizeof type, key->type);
-    escape_into(platform, sizeof platform, key->platform);
-    escape_into(device, sizeof device, key->device);
-    escape_into(driver, sizeof driver, key->driver);
-    escape_into(simd, sizeof simd, key->simd);
+    escaped_key esc;
+    escape_key(key, &esc);
 
     /* Keep every line except the ones this store replaces; a corrupt file is refused rather than
        silently rewritten. */
@@ -381,9 +388,7 @@ int clt_tuning_store(const char *path, const clt_tuning_key *key, int n_kernels,
             const clt_tuning_entry *e = &old.entries[i];
             if (e->line != lineno) continue;
             for (int k = 0; k < n_kernels; k++)
-                if (!strcmp(e->kernel, kernels[k]) && !strcmp(e->type, type) && !strcmp(e->platform, platform) &&
-                    !strcmp(e->device, device) && !strcmp(e->driver, driver) && !strcmp(e->simd, simd))
-                    drop = true;
+                if (!strcmp(e->kernel, kernels[k]) && stored_for(e, &esc)) drop = true;
         }
         if (!drop) APPEND("%.*s\n", (int)l, p);
         p += l + (nl ? 1 : 0);
@@ -393,7 +398,7 @@ int clt_tuning_store(const char *path, const clt_tuning_key *key, int n_kernels,
     if (comment) APPEND("# %s\n", comment);
     for (int k = 0; k < n_kernels; k++) {
         if (n_params[k] == 0) continue; /* dropped, not replaced */
-        APPEND("%s | %s | %s | %s | %s | %s |", kernels[k], type, platform, device, driver, simd);
+        APPEND("%s | %s | %s | %s | %s | %s |", kernels[k], esc.type, esc.platform, esc.device, esc.driver, esc.simd);
         for (int i = 0; i < n_params[k]; i++) APPEND(" %s=%zu", names[k][i], values[k][i]);
         APPEND("\n");
     }
