@@ -26,17 +26,16 @@ enum { SPLIT_MIN_K = 1024, SPLIT_MAX_SLICES = 64 };
 static const double ROW_MAJOR_PAD_ADVANTAGE = 1.5;
 
 /* A k at least this many times either side of C is "long": a weight gradient over a batch's
-   pixels (the small net's 11–4000, CaffeNet's 5–130 at whole-batch chunks), not an fc layer's
-   forward product (2.25). */
+   pixels (k over the wider side: the small net's 11–3100 at batch 128, CaffeNet's 4.7–530 at
+   batch 64), not an fc layer's forward product (2.25). */
 enum { LONGK_RATIO = 4 };
 /* A TN product with k at most this is an input gradient of a layer with few output channels (the
-   small net's 32–96): a huge C from a short k, where a tile that does not
-   divide C's sides makes CLBlast write all of C through a temporary. CaffeNet's input gradients
+   small net's 32–96): a huge C from a short k, where a tile that does not divide C's sides makes
+   CLBlast write all of C through a temporary. CaffeNet's input gradients
    (k = 128–384 per group) and fc weight gradients (k = the batch) stay WIDE. */
 enum { TN_MAX_K = 96 };
 
 clt_gemm_class clt_gemm_class_of(bool trans_a, bool trans_b, size_t m, size_t n, size_t k) {
-    (void)trans_b;
     if (k >= LONGK_RATIO * m && k >= LONGK_RATIO * n) return CLT_GEMM_LONGK;
     if (trans_a && !trans_b && k <= TN_MAX_K) return CLT_GEMM_TN;
     if (m <= NARROW_SIDE || n <= NARROW_SIDE) return CLT_GEMM_NARROW;
