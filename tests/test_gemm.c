@@ -82,7 +82,7 @@ int main(void) {
         for (int round = 0; round < 2; round++) {
             check_at(false, false, 24, 40, 2400, 0, 0, 0, 0, 0.0f, seed++);              /* longk */
             check_at(true, false, 200, 96, 24, 0, 0, 0, 0, 0.0f, seed++);                /* tn */
-            check_at(false, false, 40, 520, 72, 3, 0, 0, 0, 1.0f, seed++);               /* narrow */
+            check_at(false, false, 24, 520, 72, 3, 0, 0, 0, 1.0f, seed++);               /* narrow */
             check_at(false, true, 130, 150, 90, 0, 0, 0, 0, 0.0f, seed++);               /* wide */
             check_at(true, false, 72, 64, 48, 0, d->mem_align_bytes / 4, 0, 0, 1.0f, seed++); /* tn, offset */
         }

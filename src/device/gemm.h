@@ -15,7 +15,7 @@ void clt_gemm(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, siz
 
 /* The shape class of a call (which parameter set clt_gemm puts in effect for it): LONGK where k is
    at least 4 times either side of C (weight gradients), TN where op(A) alone is transposed
-   and k is at most 96 (input gradients of narrow layers), NARROW where a side of C is 64 or less, WIDE otherwise. */
+   and k is at most 96 (input gradients of narrow layers), NARROW where a side of C is 32 or less, WIDE otherwise. */
 clt_gemm_class clt_gemm_class_of(bool trans_a, bool trans_b, size_t m, size_t n, size_t k);
 
 #endif

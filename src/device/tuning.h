@@ -34,7 +34,7 @@ struct clt_device;
 
 /* Shape classes of GEMM calls that one parameter set cannot serve alike (gemm.c classifies each
    call, clt_gemm_class_of): the default, wide products (forward convolutions, fc layers); a side
-   of the output 64 or narrower (the small net's layers); a k at least 4 times either side of the
+   of the output 32 or narrower (the small net's layers); a k at least 4 times either side of the
    output (weight gradients); op(A) alone transposed with k at most 96 (input gradients of layers with
    few output channels). */
 typedef enum clt_gemm_class { CLT_GEMM_WIDE, CLT_GEMM_NARROW, CLT_GEMM_LONGK, CLT_GEMM_TN, CLT_GEMM_N_CLASSES } clt_gemm_class;
