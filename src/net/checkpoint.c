@@ -54,26 +54,22 @@ static int arch_text(const clt_arch *a, char *buf, size_t n) {
     return len;
 }
 
-int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed, int batch,
-                        const clt_ckpt_blob *extra, int n_extra) {
-    float *params = clt_malloc(net->param_count * sizeof(float));
-    float *history = clt_malloc(net->param_count * sizeof(float));
-    clt_download(d, params, net->params, 0, net->param_count * sizeof(float));
-    clt_download(d, history, net->history, 0, net->param_count * sizeof(float));
-    if (clt_device_report(d) != 0) {
-        free(params), free(history);
-        return -1;
-    }
+int clt_checkpoint_write(const char *path, const clt_arch *arch, const float *params, const float *history,
+                         int64_t iter, int64_t seed, int batch, const clt_ckpt_blob *extra, int n_extra) {
+    clt_layer_params layer[CLT_LAYERS + 1];
+    size_t param_count;
+    if (clt_arch_layers(arch, layer, &param_count) != 0) return -1;
     char header[4096];
     int len = snprintf(header, sizeof header, "format=cltransfer-checkpoint\nversion=%d\n", CLT_CKPT_VERSION);
-    len += arch_text(&net->arch, header + len, sizeof header - len);
+    len += arch_text(arch, header + len, sizeof header - len);
     int nblobs = 2 * clt_net_blob_count() + n_extra;
     len += snprintf(header + len, sizeof header - len, "iter=%" PRId64 "\nseed=%" PRId64 "\nbatch=%d\nimages_seen=%" PRId64
                     "\nblobs=%d\n", iter, seed, batch, iter * batch, nblobs);
 
+    float *zeros = history ? NULL : clt_calloc(param_count, sizeof(float));
     writer w = {.crc = crc32(0, NULL, 0)};
     if (clt_atomic_open(&w.f, path) != 0) {
-        free(params), free(history);
+        free(zeros);
         return -1;
     }
     put(&w, MAGIC, sizeof MAGIC);
@@ -81,24 +77,38 @@ int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t i
     put_u32(&w, (uint32_t)len);
     put(&w, header, len);
     for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < clt_net_blob_count(); i++) {
+        const float *values = pass ? (history ? history : zeros) : params;
+        /* blob order of clt_net_blob: layer 1..8, weight then bias */
+        for (int l = 1; l <= CLT_LAYERS; l++) {
+            const clt_layer_params *L = &layer[l];
+            const char *suffix = pass ? ".momentum" : "";
             char name[64];
-            size_t off, count;
-            int layer;
-            clt_net_blob(net, i, name, sizeof name, &off, &count, &layer);
-            const clt_layer_params *L = &net->layer[layer];
-            int ndims = i % 2 ? 1 : 4;
-            int bdims[1] = {(int)count};
-            if (pass) strncat(name, ".momentum", sizeof name - strlen(name) - 1);
-            put_blob(&w, name, ndims, i % 2 ? bdims : L->dims, (pass ? history : params) + off, count);
+            snprintf(name, sizeof name, "%s.weight%s", L->name, suffix);
+            put_blob(&w, name, 4, L->dims, values + L->w_off, L->w_count);
+            int bdims[1] = {(int)L->b_count};
+            snprintf(name, sizeof name, "%s.bias%s", L->name, suffix);
+            put_blob(&w, name, 1, bdims, values + L->b_off, L->b_count);
         }
     }
     for (int i = 0; i < n_extra; i++) put_blob(&w, extra[i].name, extra[i].ndims, extra[i].dims, extra[i].data, extra[i].count);
     uint32_t crc = (uint32_t)w.crc;
     clt_atomic_write(&w.f, &crc, 4);
     clt_atomic_write(&w.f, END_MAGIC, sizeof END_MAGIC);
-    free(params), free(history);
+    free(zeros);
     return clt_atomic_commit(&w.f);
+}
+
+int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed, int batch,
+                        const clt_ckpt_blob *extra, int n_extra) {
+    float *params = clt_malloc(net->param_count * sizeof(float));
+    float *history = clt_malloc(net->param_count * sizeof(float));
+    clt_download(d, params, net->params, 0, net->param_count * sizeof(float));
+    clt_download(d, history, net->history, 0, net->param_count * sizeof(float));
+    int rc = clt_device_report(d) != 0
+                 ? -1
+                 : clt_checkpoint_write(path, &net->arch, params, history, iter, seed, batch, extra, n_extra);
+    free(params), free(history);
+    return rc;
 }
 
 /* ---- reading ---- */

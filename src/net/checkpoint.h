@@ -33,6 +33,10 @@ typedef struct clt_checkpoint {
    "mean", the solver's loss window as "solver.loss_window", …). */
 int clt_checkpoint_save(const char *path, clt_net *net, clt_device *d, int64_t iter, int64_t seed, int batch,
                         const clt_ckpt_blob *extra, int n_extra);
+/* The same file from host memory, for a net that never was on a device (an imported one): params and
+   history (NULL: zero momentum) laid out as clt_arch_layers says. */
+int clt_checkpoint_write(const char *path, const clt_arch *arch, const float *params, const float *history,
+                         int64_t iter, int64_t seed, int batch, const clt_ckpt_blob *extra, int n_extra);
 /* Reads and verifies a checkpoint (magic, version, checksum, every size bounded by the file);
    a damaged one is refused with a message naming the file and what is wrong. */
 int clt_checkpoint_load(clt_checkpoint *ck, const char *path);

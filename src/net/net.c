@@ -177,13 +177,8 @@ static void alloc_buffers(clt_net *net, clt_device *d) {
     net->col = clt_alloc(d, net->col_floats * sizeof(float), "im2col workspace");
 }
 
-int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch) {
-    memset(net, 0, sizeof *net);
-    if (clt_arch_check(arch) != 0) return -1;
-    net->arch = *arch;
-    net->batch = batch;
-    shapes(arch, net);
-
+/* The parameter table from the layer structs shapes() filled: offsets, counts and blob shapes. */
+static void layout(clt_net *net) {
     size_t off = 0;
     for (int i = 1; i <= CLT_LAYERS; i++) {
         clt_layer_params *L = &net->layer[i];
@@ -207,6 +202,28 @@ int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch)
         off += L->b_count;
     }
     net->param_count = off;
+}
+
+int clt_arch_layers(const clt_arch *a, clt_layer_params *layer, size_t *param_count) {
+    if (clt_arch_check(a) != 0) return -1;
+    clt_net *net = clt_calloc(1, sizeof *net);
+    net->arch = *a;
+    shapes(a, net);
+    layout(net);
+    memcpy(layer, net->layer, sizeof net->layer);
+    *param_count = net->param_count;
+    free(net);
+    return 0;
+}
+
+int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch) {
+    memset(net, 0, sizeof *net);
+    if (clt_arch_check(arch) != 0) return -1;
+    net->arch = *arch;
+    net->batch = batch;
+    shapes(arch, net);
+
+    layout(net);
     /* Planned first, allocated only if the whole set fits (device.h, clt_plan_begin). */
     clt_plan_begin(d);
     alloc_buffers(net, d);
