@@ -458,6 +458,11 @@ int clt_caffe_map(const uint8_t *bytes, size_t len, const char *path, const char
     clt_layer_params table[CLT_LAYERS + 1];
     size_t count;
     clt_arch_layers(a, table, &count);
+    /* bounded before allocating: every weight must be in the file */
+    if (count > len / sizeof(float)) {
+        clt_error("%s: the net the model declares has %zu weights, more than its %zu bytes can hold", path, count, len);
+        goto done;
+    }
     params = clt_calloc(count, sizeof(float));
     for (int s = 0; s < CAFFENET_STEPS; s++) {
         const caffe_layer *L = step_layer[s];
@@ -548,6 +553,9 @@ int clt_caffe_import(const char *model_path, const char *mean_path, const char *
         free(bytes);
     }
     if (rc == 0) rc = clt_checkpoint_write(out_path, &arch, params, NULL, 0, 0, 0, &mean, mean_path ? 1 : 0);
+    if (rc == 0)
+        printf("imported %s: %s %dx%dx%d, conv1..fc8 with fc8 %d wide%s → %s\n", model_path, arch.name, arch.in_c,
+               arch.in_h, arch.in_w, arch.fc[2], mean_path ? ", its mean (RGB)" : ", no mean", out_path);
     free(mean.data);
     free(params);
     return rc;

@@ -57,7 +57,9 @@ def random_weights(arch, widths, classes, seed):
     for name, shape, nb in layer_shapes(arch, widths, classes):
         fan_in = int(np.prod(shape[1:]))
         w = rng.standard_normal(int(np.prod(shape)), dtype=np.float32)
-        w *= np.float32(math.sqrt(2.0 / fan_in))  # He: activations keep their scale through the net
+        w *= np.float32(math.sqrt(1.0 / fan_in))  # activations stay near their scale through the net
+        if name == "conv1" and shape[1] == 3:
+            w /= np.float32(64)  # from pixels of ±64 or so about the mean to values of about 1
         weights[name + ".weight"] = w.reshape(shape)
         weights[name + ".bias"] = (rng.standard_normal(nb, dtype=np.float32) * np.float32(0.1))
     return weights
