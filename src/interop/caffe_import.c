@@ -304,17 +304,19 @@ static int gather_layers(const Caffe__NetParameter *np, caffe_layer **out, size_
     return 0;
 }
 
-/* The input side the model declares (net inputs, an Input layer or a data layer's crop), or 0. */
-static int declared_input(const Caffe__NetParameter *np, const caffe_layer *ls, size_t n, int *c, int *side) {
-    *c = 0, *side = 0;
+/* The input the model declares (net inputs, an Input layer or a data layer's crop); 0 where it does not.
+   Values are clamped to an int's range; clt_arch_check refuses what is out of its own. */
+static int clamp_dim(int64_t v) { return v < 0 ? -1 : v > 1 << 20 ? 1 << 20 : (int)v; }
+
+static void declared_input(const Caffe__NetParameter *np, const caffe_layer *ls, size_t n, int *c, int *h, int *w) {
+    *c = *h = *w = 0;
     const Caffe__BlobShape *s = np->n_input_shape ? np->input_shape[0] : NULL;
     for (size_t i = 0; !s && i < n; i++)
         if (ls[i].input && ls[i].input->n_shape) s = ls[i].input->shape[0];
-    if (s && s->n_dim == 4) *c = (int)s->dim[1], *side = (int)s->dim[2];
-    else if (np->n_input_dim == 4) *c = (int)np->input_dim[1], *side = (int)np->input_dim[2];
-    for (size_t i = 0; !*side && i < n; i++)
-        if (ls[i].transform && ls[i].transform->crop_size) *side = (int)ls[i].transform->crop_size;
-    return 0;
+    const int64_t *dims = s && s->n_dim == 4 ? s->dim : np->n_input_dim == 4 ? np->input_dim : NULL;
+    if (dims) *c = clamp_dim(dims[1]), *h = clamp_dim(dims[2]), *w = clamp_dim(dims[3]);
+    for (size_t i = 0; !*h && i < n; i++)
+        if (ls[i].transform && ls[i].transform->crop_size) *h = *w = clamp_dim(ls[i].transform->crop_size);
 }
 
 static bool name_is(const char *name, int step) {
@@ -441,16 +443,16 @@ int clt_caffe_map(const uint8_t *bytes, size_t len, const char *path, const char
         }
     }
     if (dropout >= 0) a->dropout = dropout;
-    int in_c, side;
-    declared_input(np, ls, n, &in_c, &side);
+    int in_c, in_h, in_w;
+    declared_input(np, ls, n, &in_c, &in_h, &in_w);
     const caffe_layer *conv1 = step_layer[0];
     if (!in_c && conv1->n_blobs) {
         shape4 s;
         if (blob_shape(conv1->blobs[0], &s, path, "layer conv1: weight blob") != 0) goto done;
-        in_c = (int)s.d[1] * a->conv[0].group;
+        in_c = clamp_dim(s.d[1] * a->conv[0].group);
     }
     if (in_c) a->in_c = in_c;
-    if (side) a->in_h = a->in_w = side;
+    if (in_h) a->in_h = in_h, a->in_w = in_w;
     if (clt_arch_check(a) != 0) {
         clt_error("%s: the net the model declares does not fit cltransfer's CaffeNet (above)", path);
         goto done;

@@ -169,8 +169,10 @@ static const clt_ckpt_blob *weights(const clt_checkpoint *ck, const char *path, 
         return NULL;
     }
     if (b->ndims != ndims || memcmp(b->dims, dims, ndims * sizeof(int)) != 0) {
-        clt_error("%s: blob %s has a shape other than its net's (%d dimensions, first %d; want first %d)", path, name,
-                  b->ndims, b->dims[0], dims[0]);
+        char got[64] = "", want[64] = "";
+        for (int i = 0; i < b->ndims; i++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%d", i ? "x" : "", b->dims[i]);
+        for (int i = 0; i < ndims; i++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", i ? "x" : "", dims[i]);
+        clt_error("%s: blob %s is %s, but the net its header declares needs %s", path, name, got, want);
         return NULL;
     }
     return b;
