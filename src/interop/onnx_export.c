@@ -50,7 +50,7 @@ static void initializer(exporter *e, const char *name, int ndims, const int64_t 
     t->name = keep_str(e, name);
     t->n_dims = (size_t)ndims;
     t->dims = keep(e, (ndims ? ndims : 1) * sizeof(int64_t));
-    memcpy(t->dims, dims, ndims * sizeof(int64_t));
+    if (ndims) memcpy(t->dims, dims, ndims * sizeof(int64_t)); /* a scalar has no dims */
     t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     /* raw_data is little-endian IEEE 754, as floats are in memory here (checkpoints assume it too) */
     t->has_raw_data = 1;

@@ -1,10 +1,10 @@
 #!/bin/bash
 # interop_caffe_import.sh — `cltransfer import-caffe` on model files that Google's protobuf wrote
 # with Caffe's field numbers (tests/interop/caffe_model.proto): the small net in the current `layer`
-# form and the old V1 `layers` form, and CaffeNet at its real size in the V1 form the published
-# bvlc_reference_caffenet.caffemodel uses; every weight arrives bit for bit (conv1 and the mean
-# turned from BGR to RGB). Truncated files, models that are not CaffeNet and shape mismatches are
-# refused with the layer named, and leave no checkpoint behind.
+# form and the old V1 `layers` form, every weight bit for bit (CaffeNet at its real size, with conv1
+# and the mean turned from BGR to RGB, is imported and checked in interop_example.sh). Truncated
+# files, models that are not CaffeNet and shape mismatches are refused with the layer named, and
+# leave no checkpoint behind.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/interop.sh"
 WIDTHS=8,16,16,16,16,64,64
@@ -25,19 +25,6 @@ check "small net: the checkpoint declares the model's widths" \
     sh -c "'$CLT' --inspect '$WORK/small_layer.ckpt' | grep -q 'arch small, input 1x28x28, fc 64,64,5'"
 check "both forms give the same checkpoint" cmp "$WORK/small_layer.ckpt" "$WORK/small_v1.ckpt"
 
-# CaffeNet's real shapes (61 M weights), as the published model stores them
-"$PY" "$CAFFE_PY" model --arch caffenet --form v1 --seed 4 --weights "$WORK/caffenet.npz" \
-    -o "$WORK/caffenet.caffemodel" || fail "writing the CaffeNet model"
-"$PY" "$CAFFE_PY" mean --channels 3 --side 256 --npy "$WORK/caffenet_mean.npy" -o "$WORK/caffenet_mean.binaryproto"
-check "CaffeNet, V1 form: import exits 0" "$CLT" import-caffe "$WORK/caffenet.caffemodel" \
-    --mean "$WORK/caffenet_mean.binaryproto" -o "$WORK/caffenet.ckpt"
-check "CaffeNet: every weight bit for bit (conv1's channels BGR -> RGB), the mean's planes reversed" \
-    "$PY" "$CAFFE_PY" check-import "$WORK/caffenet.npz" "$WORK/caffenet_mean.npy" "$WORK/caffenet.ckpt"
-check "CaffeNet: the checkpoint is CaffeNet with groups and its crop" \
-    sh -c "'$CLT' --inspect '$WORK/caffenet.ckpt' | grep -q 'arch caffenet, input 3x227x227, fc 4096,4096,1000' &&
-           '$CLT' --inspect '$WORK/caffenet.ckpt' | grep -q '^conv2.weight  *256x48x5x5 '"
-rm -f "$WORK/caffenet.npz"
-
 # refused: each names the file or the layer, exits 1, and writes nothing
 refused() { # refused NAME PATTERN MODEL [import options]
     local name=$1 pattern=$2 model=$3; shift 3
@@ -52,15 +39,13 @@ refused() { # refused NAME PATTERN MODEL [import options]
 size=$(stat -c %s "$WORK/small_layer.caffemodel")
 head -c $((size - 1000)) "$WORK/small_layer.caffemodel" > "$WORK/truncated.caffemodel"
 refused "a truncated model" "does not parse" "$WORK/truncated.caffemodel" --arch small
-head -c $(($(stat -c %s "$WORK/caffenet.caffemodel") / 2)) "$WORK/caffenet.caffemodel" > "$WORK/truncated_big.caffemodel"
-refused "a CaffeNet cut in half" "does not parse" "$WORK/truncated_big.caffemodel"
 : > "$WORK/empty.caffemodel"
 refused "an empty file" "holds no layers" "$WORK/empty.caffemodel"
 refused "a file that is not there" "missing.caffemodel" "$WORK/missing.caffemodel"
 refused "a mean file that is a model" "mean" "$WORK/small_layer.caffemodel" --arch small --mean "$WORK/small_layer.caffemodel"
+"$PY" "$CAFFE_PY" mean --channels 3 --side 256 -o "$WORK/caffenet_mean.binaryproto"
 refused "CaffeNet's mean for the small net" "the mean is 3x256x256" "$WORK/small_layer.caffemodel" --arch small \
     --mean "$WORK/caffenet_mean.binaryproto"
-rm -f "$WORK/caffenet.caffemodel" "$WORK/truncated_big.caffemodel"
 for alter in alexnet bad-shape extra leaky; do
     for form in layer v1; do
         [ $alter = extra ] || [ $form = layer ] || continue

@@ -3,19 +3,30 @@
 # model of the published one's size and V1 form with random weights: import it with its mean,
 # fine-tune it on the JPEGs, export the result as ONNX and classify a JPEG with it in Python. On the
 # way, ONNX Runtime's logits of the fine-tuned CaffeNet must match cltransfer's own forward pass
-# (the check that conv1's BGR -> RGB turn, the mean's crop and the grouped layers agree).
+# (the check that conv1's BGR -> RGB turn, the mean's crop and the grouped layers agree). The import
+# is also checked bit for bit against the weights written, and a truncated copy refused.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/interop.sh"
 cd "$WORK" || exit 1
 # what the user brings: a folder of JPEGs per class, Caffe's model and mean (here random, same size)
 "$PY" "$CAFFE_PY" jpegs photos/train 3 4 300 && "$PY" "$CAFFE_PY" jpegs photos/val 3 2 300 &&
-    "$PY" "$CAFFE_PY" model --arch caffenet --form v1 --seed 5 -o bvlc_reference_caffenet.caffemodel &&
-    "$PY" "$CAFFE_PY" mean --channels 3 --side 256 -o imagenet_mean.binaryproto || { fail "making the inputs"; finish; }
+    "$PY" "$CAFFE_PY" model --arch caffenet --form v1 --seed 5 --weights weights.npz -o bvlc_reference_caffenet.caffemodel &&
+    "$PY" "$CAFFE_PY" mean --channels 3 --side 256 --npy mean.npy -o imagenet_mean.binaryproto || { fail "making the inputs"; finish; }
 
 # the README's commands, with the tests' build folder for build/
 check "import the Caffe model and its mean" \
     "$CLT" import-caffe bvlc_reference_caffenet.caffemodel --mean imagenet_mean.binaryproto -o caffenet.ckpt
-rm -f bvlc_reference_caffenet.caffemodel
+check "CaffeNet at its real size, V1 form: every weight bit for bit (conv1's channels BGR -> RGB), the mean's planes reversed" \
+    "$PY" "$CAFFE_PY" check-import weights.npz mean.npy caffenet.ckpt
+check "the checkpoint is CaffeNet with its groups and crop" \
+    sh -c "'$CLT' --inspect caffenet.ckpt | grep -q 'arch caffenet, input 3x227x227, fc 4096,4096,1000' &&
+           '$CLT' --inspect caffenet.ckpt | grep -q '^conv2.weight  *256x48x5x5 '"
+head -c $(($(stat -c %s bvlc_reference_caffenet.caffemodel) / 2)) bvlc_reference_caffenet.caffemodel > cut.caffemodel
+"$CLT" import-caffe cut.caffemodel -o cut.ckpt > out 2>&1
+rc=$?
+check "a CaffeNet cut in half is refused (exit $rc: $(head -1 out)), no checkpoint written" \
+    sh -c "[ $rc = 1 ] && grep -q 'does not parse' out && ! ls cut.ckpt* > /dev/null 2>&1"
+rm -f bvlc_reference_caffenet.caffemodel cut.caffemodel weights.npz
 check "pack the training and validation folders" sh -c \
     "'$CLTDATA' pack --folders photos/train --raw --no-progress -o photos_train.pack > /dev/null &&
      '$CLTDATA' pack --folders photos/val --raw --no-progress -o photos_val.pack > /dev/null"
