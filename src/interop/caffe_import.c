@@ -4,7 +4,6 @@
 #include "interop/interop.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

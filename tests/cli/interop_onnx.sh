@@ -34,6 +34,10 @@ check "imported: onnx.checker accepts it; initializers bit for bit" \
 check "imported: ONNX Runtime's logits are cltransfer's" \
     "$ORT_PY" "$CAFFE_PY" compare "$WORK/imported.onnx" "$WORK/p_train.pack" "$WORK/imported.f32" 16
 
+check "--no-mean leaves the mean out: the input is the mean-subtracted tensor, the first node conv1" \
+    sh -c "'$CLT' export-onnx '$WORK/imported.ckpt' --no-mean -o '$WORK/nomean.onnx' &&
+           '$PY' '$CAFFE_PY' check-onnx '$WORK/nomean.onnx' '$WORK/imported.ckpt' | grep -q '^opset 13, ir 7, ops Conv '"
+
 size=$(stat -c %s "$WORK/base/final.ckpt")
 head -c $((size - 100)) "$WORK/base/final.ckpt" > "$WORK/cut.ckpt"
 "$CLT" export-onnx "$WORK/cut.ckpt" -o "$WORK/cut.onnx" > "$WORK/out" 2>&1
