@@ -4,7 +4,8 @@
 # fine-tune it on the JPEGs, export the result as ONNX and classify a JPEG with it in Python. On the
 # way, ONNX Runtime's logits of the fine-tuned CaffeNet must match cltransfer's own forward pass
 # (the check that conv1's BGR -> RGB turn, the mean's crop and the grouped layers agree). The import
-# is also checked bit for bit against the weights written, and a truncated copy refused.
+# is also checked bit for bit against the weights written, conv1 against Caffe's convention itself
+# (Caffe's weights on BGR pixels minus the BGR mean), and a truncated copy refused.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/interop.sh"
 cd "$WORK" || exit 1
@@ -26,10 +27,14 @@ head -c $(($(stat -c %s bvlc_reference_caffenet.caffemodel) / 2)) bvlc_reference
 rc=$?
 check "a CaffeNet cut in half is refused (exit $rc: $(head -1 out)), no checkpoint written" \
     sh -c "[ $rc = 1 ] && grep -q 'does not parse' out && ! ls cut.ckpt* > /dev/null 2>&1"
-rm -f bvlc_reference_caffenet.caffemodel cut.caffemodel weights.npz
+rm -f bvlc_reference_caffenet.caffemodel cut.caffemodel
 check "pack the training and validation folders" sh -c \
     "'$CLTDATA' pack --folders photos/train --raw --no-progress -o photos_train.pack > /dev/null &&
      '$CLTDATA' pack --folders photos/val --raw --no-progress -o photos_val.pack > /dev/null"
+check "conv1 of the imported, exported net on RGB pixels is Caffe's conv1 on them as BGR minus Caffe's mean" \
+    sh -c "'$CLT' export-onnx caffenet.ckpt -o caffenet.onnx > /dev/null &&
+           '$ORT_PY' '$CAFFE_PY' check-caffe weights.npz mean.npy caffenet.onnx photos_val.pack 6"
+rm -f weights.npz caffenet.onnx
 cat > finetune.ini <<INI
 [data]
 train = photos_train.pack

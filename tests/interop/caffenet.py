@@ -5,10 +5,11 @@ reads cltransfer checkpoints and raw packs, and checks imports and ONNX exports 
 
   model  --arch caffenet|small --form layer|v1 [--widths W1,...,W7] [--classes K] [--seed S]
          [--alter KIND] -o MODEL.caffemodel [--weights W.npz]
-  mean   --channels C --side S [--seed S] -o MEAN.binaryproto
-  check-import MODEL_WEIGHTS.npz MEAN.binaryproto|- CKPT    bit for bit, conv1 and mean BGR -> RGB
+  mean   --channels C --side S [--seed S] [--npy MEAN.npy] -o MEAN.binaryproto
+  check-import MODEL_WEIGHTS.npz MEAN.npy|- CKPT             bit for bit, conv1 and mean BGR -> RGB
   check-onnx NET.onnx CKPT                                   onnx.checker, initializers bit for bit
-  compare NET.onnx PACK LOGITS.f32 N [--scale S]             ONNX Runtime vs cltransfer logits
+  compare NET.onnx PACK LOGITS.f32 N                         ONNX Runtime vs cltransfer logits
+  check-caffe MODEL_WEIGHTS.npz MEAN.npy NET.onnx PACK N     conv1 as Caffe computes it on BGR
   jpegs DIR CLASSES PER_CLASS SIDE                           a folder tree of JPEGs (Pillow)
 """
 import argparse
@@ -327,6 +328,37 @@ def cmd_compare(a):
     sys.exit(0 if ok else 1)
 
 
+def cmd_check_caffe(a):
+    """conv1 of the exported net on RGB pixels equals Caffe's conv1 (its own weights) on the same
+    pixels as BGR minus Caffe's BGR mean at the centre crop: the colour convention end to end."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    weights = np.load(a.weights)
+    w, b = weights["conv1.weight"], weights["conv1.bias"]
+    mean_bgr = np.load(a.mean)[0]
+    model = onnx.load(a.onnx)
+    model.graph.output.append(helper.make_tensor_value_info("conv1", TensorProto.FLOAT, None))
+    ours_sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    side = ours_sess.get_inputs()[0].shape[2]
+    images = read_pack_images(a.pack, a.n, side)
+    (ours,) = ours_sess.run(["conv1"], {"image": images})
+    y0, x0 = (mean_bgr.shape[1] - side) // 2, (mean_bgr.shape[2] - side) // 2
+    bgr = np.ascontiguousarray(images[:, ::-1] - mean_bgr[None, :, y0:y0 + side, x0:x0 + side])
+    k, stride = w.shape[2], 4
+    conv = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[k, k], strides=[stride, stride])
+    graph = helper.make_graph([conv], "caffe_conv1", [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    ref_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    ref_model.ir_version = 7
+    (ref,) = ort.InferenceSession(ref_model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": bgr})
+    scale = float(np.abs(ref).max())
+    err = float(np.abs(ours - ref).max())
+    print("conv1 on %d images: Caffe's (BGR) up to %.4g, max |difference| %.3g" % (a.n, scale, err))
+    sys.exit(0 if err <= 1e-4 * scale and ours.shape == ref.shape else 1)
+
+
 def cmd_jpegs(a):
     from PIL import Image
     import os
@@ -380,6 +412,13 @@ def main():
     m.add_argument("n", type=int)
     m.add_argument("--tolerance", type=float, default=1e-4)
     m.set_defaults(fn=cmd_compare)
+    m = sub.add_parser("check-caffe")
+    m.add_argument("weights")
+    m.add_argument("mean")
+    m.add_argument("onnx")
+    m.add_argument("pack")
+    m.add_argument("n", type=int)
+    m.set_defaults(fn=cmd_check_caffe)
     m = sub.add_parser("jpegs")
     m.add_argument("dir")
     m.add_argument("classes", type=int)
