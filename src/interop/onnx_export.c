@@ -209,6 +209,8 @@ static int build_graph(exporter *e, const clt_checkpoint *ck, const char *path, 
         *doc = "input: float [batch, C, H, W], planar, 0..255 pixels of the centre crop (RGB for 3 channels); "
                "the mean is subtracted inside";
     }
+    if (o->fold_mean && !mean)
+        clt_warn("%s holds no mean image: the model takes mean-subtracted input (as with --no-mean)", path);
     if (o->scale != 1.0f) {
         float *scale = keep(e, sizeof *scale);
         *scale = o->scale;
