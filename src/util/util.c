@@ -1,6 +1,7 @@
 /* util.c — loud allocation, error printing, atomic files, clocks. */
 #include "util/util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,30 +71,49 @@ char *clt_strdup(const char *s) {
     return p;
 }
 
-char *clt_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, size_t *len) {
+    FILE *f = fopen(path, "rbe");
     if (!f) {
         clt_error("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        clt_error("%s is a folder, not %s", path, what);
+        fclose(f);
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
     char *buf = clt_malloc(cap);
     for (;;) {
         if (n + 1 >= cap) buf = clt_realloc(buf, cap *= 2);
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        size_t want = CLT_MIN(cap - n - 1, max_bytes + 1 - n);
+        size_t got = fread(buf + n, 1, want, f);
         n += got;
-        if (got == 0) break;
+        if (got == 0 || n > max_bytes) break;
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) {
-        clt_error("cannot read %s", path);
+    if (bad || n > max_bytes) {
+        if (bad)
+            clt_error("cannot read %s: %s", path, strerror(errno));
+        else
+            clt_error("%s is larger than %zu bytes, more than %s can be", path, max_bytes, what);
         free(buf);
         return NULL;
     }
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+char *clt_read_file(const char *path, size_t *len) { return clt_read_file_max(path, CLT_READ_MAX, "a file read whole", len); }
+
+char *clt_trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+    return s;
 }
 
 static int fsync_parent(const char *path) {

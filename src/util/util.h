@@ -28,8 +28,16 @@ void *clt_calloc(size_t count, size_t size);
 void *clt_realloc(void *p, size_t bytes);
 char *clt_strdup(const char *s);
 
-/* Reads a whole file; NULL (with an error naming the path) on failure. *len excludes the added NUL. */
+/* Reads a whole file of at most max_bytes, adding a NUL; NULL (with an error naming the path and,
+   for a larger one, the limit and `what` the file should have been) on failure. Reading stops at
+   max_bytes + 1, so a device, a pipe or a huge file named by mistake costs no more than that.
+   *len excludes the added NUL. */
+char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, size_t *len);
+/* The same with a limit no text or cache file of this project comes near (CLT_READ_MAX). */
+#define CLT_READ_MAX ((size_t)256 << 20)
 char *clt_read_file(const char *path, size_t *len);
+/* Removes leading and trailing whitespace in place; returns the first non-space character. */
+char *clt_trim(char *s);
 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same folder, fsync, rename.
    On failure the previous file at `path` is untouched and the temporary file removed. */
