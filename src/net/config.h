@@ -1,5 +1,5 @@
 /* config.h — one network's run configuration: the INI schema (sections run, device, data, net,
-   solver, transfer, study), its defaults and limits, loading with inih, -s overrides, and writing
+   solver, transfer, study), its defaults and limits, loading with the project's INI reader (src/util/ini.h), -s overrides, and writing
    the effective config. The schema is a table in config.c; README documents every key. */
 #ifndef CLT_CONFIG_H
 #define CLT_CONFIG_H

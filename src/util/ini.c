@@ -7,13 +7,14 @@
 
 #include "util/util.h"
 
-static void add(clt_ini *ini, const char *section, const char *key, const char *value, int line) {
+static void add(clt_ini *ini, const char *section, int section_line, const char *key, const char *value, int line) {
     if (ini->n == ini->cap) ini->e = clt_realloc(ini->e, (size_t)(ini->cap = ini->cap ? ini->cap * 2 : 32) * sizeof *ini->e);
     clt_ini_entry *e = &ini->e[ini->n++];
     e->section = clt_strdup(section);
     e->key = clt_strdup(key);
     e->value = clt_strdup(value);
     e->line = line;
+    e->section_line = section_line;
 }
 
 void clt_ini_free(clt_ini *ini) {
@@ -94,7 +95,7 @@ int clt_ini_parse(clt_ini *ini, const char *path, const char *text, size_t len, 
     char *p = copy, *end = copy + len;
     if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3;
     char *section = clt_strdup("");
-    int line = 0, rc = 0;
+    int line = 0, section_line = 0, rc = 0;
     bool can_continue = false;
     while (p < end && rc == 0) {
         char *eol = p + strcspn(p, "\r\n");
@@ -126,6 +127,7 @@ int clt_ini_parse(clt_ini *ini, const char *path, const char *text, size_t len, 
             }
             free(section);
             section = clt_strdup(name);
+            section_line = line;
             can_continue = false;
             continue;
         }
@@ -155,7 +157,7 @@ int clt_ini_parse(clt_ini *ini, const char *path, const char *text, size_t len, 
             rc = -1;
             break;
         }
-        add(ini, section, key, clt_trim(eq + 1), line);
+        add(ini, section, section_line, key, clt_trim(eq + 1), line);
         can_continue = true;
     }
     free(section);

@@ -25,6 +25,7 @@ typedef struct clt_ini_dialect {
 typedef struct clt_ini_entry {
     char *section, *key, *value;
     int line;
+    int section_line; /* the line of its [section] */
 } clt_ini_entry;
 
 typedef struct clt_ini {

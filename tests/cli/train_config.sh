@@ -59,6 +59,32 @@ expect_error "transfer layers out of range" "c.ini:11: transfer.layers: 8 is out
 base; printf 'garbage line\n' >> "$WORK/c.ini"
 expect_error "a line that is no key" "c.ini:8: cannot parse" -c "$WORK/c.ini"
 
+base; echo "max_iter = 20" >> "$WORK/c.ini"
+expect_error "duplicate key" "c.ini:8: 'max_iter' is set again in \[solver\] (first at line 7)" -c "$WORK/c.ini"
+
+base; sed -i 's/^max_iter = 10/max_iter = 1e309/' "$WORK/c.ini"
+expect_error "a number too large for a double" "c.ini:7: solver.max_iter: 1e309 is out of range" -c "$WORK/c.ini"
+
+base; printf '[data]\nmean = a\001x\n' >> "$WORK/c.ini"
+expect_error "a control character in a value" "c.ini:9: data.mean: .* holds a control character" -c "$WORK/c.ini"
+
+# a file that is not an INI at all costs no memory: /dev/zero under a 200 MB address-space limit
+(ulimit -v 200000; "$CLT" -c /dev/zero > "$WORK/stdout" 2> "$WORK/stderr"); rc=$?
+check "-c /dev/zero under ulimit -v is refused at the INI bound with exit 2 (exit $rc: $(head -c 300 "$WORK/stderr"))" \
+    sh -c "[ $rc -eq 2 ] && grep -q '/dev/zero is larger than 1048576 bytes' '$WORK/stderr'"
+
+(ulimit -v 200000; "$CLT" study -c /dev/zero > "$WORK/stdout" 2> "$WORK/stderr"); rc=$?
+check "study -c /dev/zero under ulimit -v is refused at the INI bound with exit 2 (exit $rc)" \
+    sh -c "[ $rc -eq 2 ] && grep -q '/dev/zero is larger than 1048576 bytes' '$WORK/stderr'"
+
+# inline '#' comments are comments, like ';'; a CR-only file reads as lines
+base; sed -i 's/^max_iter = 10/max_iter = 10 # ten/' "$WORK/c.ini"
+"$CLT" -c "$WORK/c.ini" --print-config > "$WORK/eff.ini" 2> "$WORK/stderr"
+check "an inline '#' comment is a comment" grep -q "^max_iter = 10$" "$WORK/eff.ini"
+base; tr '\n' '\r' < "$WORK/c.ini" > "$WORK/cr.ini"
+"$CLT" -c "$WORK/cr.ini" --print-config > "$WORK/eff.ini" 2> "$WORK/stderr"
+check "a CR-only config loads like its LF twin ($(head -c 200 "$WORK/stderr"))" grep -q "^max_iter = 10$" "$WORK/eff.ini"
+
 base
 expect_error "-s unknown key" "\-s solver.nope=1: unknown key 'nope' in \[solver\]" -c "$WORK/c.ini" -s solver.nope=1
 expect_error "-s unknown section" "\-s foo.bar=1: unknown section 'foo'" -c "$WORK/c.ini" -s foo.bar=1
