@@ -111,11 +111,8 @@ static void test_checkpoints(void) {
     char *p = path_of("h.ckpt");
     uint32_t ok_dims[3] = {1, 2, 2};
     write_ckpt(p, "iter=3\nseed=1\nbatch=2\n", 3, ok_dims, 4, 4);
-    clt_checkpoint ck;
-    int rc = clt_checkpoint_load(&ck, p);
-    t_check(rc == 0 && ck.nblobs == 1 && ck.blobs[0].count == 4 && ck.iter == 3 && ck.batch == 2,
-            "checkpoint: the hand-made reference loads");
-    if (rc == 0) clt_checkpoint_free(&ck);
+    /* well formed, so refused only at the check that its header's net is its blobs' net */
+    ckpt_refused("that is well formed but holds no net", p, "checkpoint has no blob conv1.weight");
 
     /* 2^30 · 2^30 · 2^30 · 2^30 wraps to 0 in 64 bits: it once passed as a blob of no values */
     uint32_t wrap[4] = {1u << 30, 1u << 30, 1u << 30, 1u << 30};
