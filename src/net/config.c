@@ -320,6 +320,39 @@ static void write_value(const clt_config *c, const key_spec *k, FILE *out) {
     }
 }
 
+static char *value_text(const clt_config *c, const key_spec *k) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    write_value(c, k, mem);
+    fclose(mem);
+    return text;
+}
+
+int clt_config_differences(const clt_config *now, const clt_config *before, const char *const *may_differ,
+                           char *out, size_t n) {
+    int count = 0;
+    size_t used = 0;
+    if (n) out[0] = 0;
+    for (size_t i = 0; i < CLT_ARRAY_LEN(KEYS); i++) {
+        const key_spec *k = &KEYS[i];
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", k->section, k->key);
+        bool free_to_differ = false;
+        for (const char *const *m = may_differ; m && *m; m++) free_to_differ |= !strcmp(*m, name);
+        if (free_to_differ) continue;
+        char *a = value_text(now, k), *b = value_text(before, k);
+        if (strcmp(a, b)) {
+            if (used < n)
+                used += (size_t)snprintf(out + used, n - used, "%s%s = %s (the run has %s)", count ? "; " : "", name, a,
+                                         b[0] ? b : "no value");
+            count++;
+        }
+        free(a), free(b);
+    }
+    return count;
+}
+
 void clt_config_write(const clt_config *c, FILE *out) {
     for (size_t s = 0; s < CLT_ARRAY_LEN(SECTIONS); s++) {
         fprintf(out, "%s[%s]\n", s ? "\n" : "", SECTIONS[s]);

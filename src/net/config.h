@@ -61,6 +61,10 @@ int clt_config_set(clt_config *c, const char *assignment);
 int clt_config_validate(const clt_config *c);
 /* Writes every key with its effective value, section by section, as a loadable INI. */
 void clt_config_write(const clt_config *c, FILE *out);
+/* Counts the keys whose values differ between two configs, leaving out the "section.key" names in
+   the NULL-ended may_differ, and describes them in out ("solver.base_lr = 0.001 (the run has 0.01); …"). */
+int clt_config_differences(const clt_config *now, const clt_config *before, const char *const *may_differ,
+                           char *out, size_t n);
 /* Prints the schema (section, key, type, default, meaning) for --help. */
 void clt_config_print_schema(FILE *out);
 

@@ -23,21 +23,36 @@ void clt_set_progname(const char *name) {
     progname = slash ? slash + 1 : name;
 }
 
+static FILE *error_log;
+
+void clt_log_errors_to(FILE *log) { error_log = log; }
+
+static void report(const char *kind, const char *fmt, va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    fprintf(stderr, "%s: %s: ", progname, kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    if (error_log) {
+        fprintf(error_log, "%s: ", kind);
+        vfprintf(error_log, fmt, again);
+        fputc('\n', error_log);
+        fflush(error_log);
+    }
+    va_end(again);
+}
+
 void clt_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: error: ", progname);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    report("error", fmt, ap);
     va_end(ap);
 }
 
 void clt_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: warning: ", progname);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    report("warning", fmt, ap);
     va_end(ap);
 }
 
@@ -128,28 +143,61 @@ static int fsync_parent(const char *path) {
 
 /* A writer killed before its rename leaves PATH.tmp.PID behind, as large as what it had written (a
    pack: gigabytes). Writers hold an flock on their temporary file, which the kernel drops when the
-   process dies, so one that can be locked is abandoned and goes; one still being written stays. */
-static void remove_abandoned(const char *path, const char *mine) {
-    char *copy = clt_strdup(path), *copy2 = clt_strdup(path);
-    const char *dir = dirname(copy), *base = basename(copy2);
-    size_t blen = strlen(base);
+   process dies, so one that can be locked is abandoned and goes; one still being written stays.
+   base NULL: every such file of the folder; else only those of PATH = dir/base. */
+static void remove_abandoned_in(const char *dir, const char *base, const char *mine) {
     DIR *dp = opendir(dir);
     struct dirent *e;
     while (dp && (e = readdir(dp))) {
-        const char *tail = e->d_name + blen;
-        if (strncmp(e->d_name, base, blen) || strncmp(tail, ".tmp.", 5) || !tail[5] ||
-            strspn(tail + 5, "0123456789") != strlen(tail + 5))
-            continue;
+        const char *tmp = strstr(e->d_name, ".tmp.");
+        while (tmp && strstr(tmp + 1, ".tmp.")) tmp = strstr(tmp + 1, ".tmp.");
+        if (!tmp || tmp == e->d_name || !tmp[5] || strspn(tmp + 5, "0123456789") != strlen(tmp + 5)) continue;
+        if (base && ((size_t)(tmp - e->d_name) != strlen(base) || strncmp(e->d_name, base, strlen(base)))) continue;
         char *stale = clt_path_join(dir, e->d_name);
-        int fd = strcmp(stale, mine) ? open(stale, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        int fd = !mine || strcmp(stale, mine) ? open(stale, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
         if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(stale) == 0)
-            clt_warn("removed %s, left by a write of %s that was interrupted", stale, base);
+            clt_warn("removed %s, left by a write of %.*s that was interrupted", stale, (int)(tmp - e->d_name), e->d_name);
         if (fd >= 0) close(fd);
         free(stale);
     }
     if (dp) closedir(dp);
+}
+
+static void remove_abandoned(const char *path, const char *mine) {
+    char *copy = clt_strdup(path), *copy2 = clt_strdup(path);
+    remove_abandoned_in(dirname(copy), basename(copy2), mine);
     free(copy);
     free(copy2);
+}
+
+void clt_remove_abandoned_tmp(const char *dir) { remove_abandoned_in(dir, NULL, NULL); }
+
+int clt_lock_folder(const char *dir, const char *name, const char *busy_hint) {
+    char *path = clt_path_join(dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        clt_error("cannot create the lock %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char holder[32] = "";
+        ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        clt_error("%s is in use by process %s (it holds %s)%s%s", dir, holder[0] ? holder : "(unknown)", path,
+                  busy_hint ? "; " : "", busy_hint ? busy_hint : "");
+        close(fd);
+        free(path);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* the id only serves the message above, so a failure to write it is no failure */
+    bool written = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) == len;
+    (void)written;
+    free(path);
+    return fd;
 }
 
 int clt_atomic_open(clt_atomic_file *af, const char *path) {

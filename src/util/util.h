@@ -21,6 +21,9 @@
 void clt_error(const char *fmt, ...) CLT_PRINTF(1, 2);
 void clt_warn(const char *fmt, ...) CLT_PRINTF(1, 2);
 void clt_set_progname(const char *name);
+/* Also appends every error and warning to `log` (NULL: stderr only), so a run's log file says why
+   it failed. */
+void clt_log_errors_to(FILE *log);
 
 /* Allocation that cannot return NULL: out of host memory is reported with the byte count and exits. */
 void *clt_malloc(size_t bytes);
@@ -53,6 +56,16 @@ int clt_atomic_open(clt_atomic_file *af, const char *path);
 int clt_atomic_write(clt_atomic_file *af, const void *data, size_t len);
 int clt_atomic_commit(clt_atomic_file *af); /* fflush, fsync, rename, fsync folder */
 void clt_atomic_abort(clt_atomic_file *af); /* removes the temporary file */
+
+/* Takes the exclusive lock of folder `dir` (an flock on dir/name, which the kernel drops when the
+   process dies, so a killed holder leaves no stale lock) and writes this process's id into it.
+   Returns the lock's descriptor, held until it is closed or the process exits (children that
+   inherit it hold it too), or -1 after printing that the folder is in use, by which process, and
+   `busy_hint`. One lock per run folder serves training, resume and studies. */
+int clt_lock_folder(const char *dir, const char *name, const char *busy_hint);
+/* Removes every DIR/X.tmp.PID a writer left when it was killed before its rename (clt_atomic_open
+   holds an flock on its temporary file, so one being written is kept). */
+void clt_remove_abandoned_tmp(const char *dir);
 
 int clt_mkdirs(const char *path); /* mkdir -p */
 int clt_file_exists(const char *path);
