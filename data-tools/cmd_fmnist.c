@@ -146,8 +146,8 @@ static int pack_set(const char *dir, const char *set, const char *prefix, const 
     char summary[4096 + 512];
     snprintf(summary, sizeof summary, "# packed %llu of %u images into %s: %.1f MB, 1×%u×%u raw, %d classes, %.2f s\n",
              (unsigned long long)packed, n, out, bytes / 1e6, rows, cols, classes, clt_now() - t0);
-    if (!clt_mean_write(mean_path, 1, (int)rows, (int)cols, packed, mean) && !clt_pack_write_classes(out, classes, orig, names) &&
-        !clt_pack_report_write(&rep, report_path, summary))
+    if (!clt_pack_write_mean(out, NULL, 1, (int)rows, (int)cols, packed, mean) && !clt_pack_write_classes(out, classes, orig, names) &&
+        !clt_pack_report_write(&rep, out, summary))
         rc = 0;
     fputs(summary + 2, stderr);
     clt_pack_report_print(&rep, 10);

@@ -151,7 +151,7 @@ static int per_class_pack(const char *in, const char *out, int n_keep, uint32_t 
         float *m = clt_malloc((size_t)p.c * p.h * p.w * sizeof *m);
         clt_mean_acc_result(&acc, m);
         char *mean_path = clt_pack_side_path(out, ".mean");
-        rc = clt_mean_write(mean_path, p.c, p.h, p.w, acc.count, m) ? 1 : 0;
+        rc = clt_pack_write_mean(out, mean_path, p.c, p.h, p.w, acc.count, m) ? 1 : 0;
         free(mean_path);
         free(m);
         clt_mean_acc_free(&acc);

@@ -262,7 +262,7 @@ static int load_mean(training *t) {
         clt_warn("%s holds no mean image; using the training pack's", c->base);
     }
     t->mean_origin = clt_pack_side_path(c->train, ".mean");
-    return clt_mean_read(t->mean_origin, &t->mean_c, &t->mean_h, &t->mean_w, &count, &t->mean);
+    return clt_pack_read_mean(c->train, &t->mean_c, &t->mean_h, &t->mean_w, &count, &t->mean);
 }
 
 /* Opens a pack only to see that it is one, so that a missing or wrong pack is named before its mean
