@@ -179,9 +179,9 @@ int cmd_fmnist(int argc, char **argv) {
         case 'd': dir = optarg; break;
         case 'c': classes_arg = optarg; break;
         case 'C': split = optarg; break;
-        case 'N': if (dt_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
-        case 'e': if (dt_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
-        case 'T': if (dt_int("test-per-class", optarg, 1, 1000000000, &test_per_class)) return DT_USAGE; break;
+        case 'N': if (clt_option_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
+        case 'e': if (clt_option_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
+        case 'T': if (clt_option_int("test-per-class", optarg, 1, 1000000000, &test_per_class)) return DT_USAGE; break;
         case 'o': output = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return DT_USAGE;

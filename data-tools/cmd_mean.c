@@ -25,7 +25,7 @@ int cmd_mean(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
-        case 't': if (dt_int("threads", optarg, 0, 1024, &threads)) return DT_USAGE; break;
+        case 't': if (clt_option_int("threads", optarg, 0, 1024, &threads)) return DT_USAGE; break;
         case 'P': progress = 0; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return DT_USAGE;

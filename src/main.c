@@ -81,10 +81,40 @@ static void fill_names(clt_config *c, const char *path) {
     if (!c->output[0]) snprintf(c->output, sizeof c->output, "runs/%s", c->name);
 }
 
+/* Edits (insert, delete, substitute, swap neighbours) between a and b, stopping above 3. */
+static int edit_distance(const char *a, const char *b) {
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 32 || m > 32) return 99;
+    int d[33][33];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            best = CLT_MIN(best, CLT_MIN(d[i - 1][j], d[i][j - 1]) + 1);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) best = CLT_MIN(best, d[i - 2][j - 2] + 1);
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+/* A first argument that is no option: a subcommand, or a misspelt one. */
+static int unknown_command(const char *word) {
+    static const char *COMMANDS[] = {"study", "report"};
+    for (size_t i = 0; i < CLT_ARRAY_LEN(COMMANDS); i++)
+        if (edit_distance(word, COMMANDS[i]) <= 2) {
+            clt_error("unknown command '%s'; did you mean 'cltransfer %s'?", word, COMMANDS[i]);
+            return CLT_EXIT_USAGE;
+        }
+    clt_error("unknown command '%s' (commands: study, report; or train with -c FILE.ini; see --help)", word);
+    return CLT_EXIT_USAGE;
+}
+
 int main(int argc, char **argv) {
     clt_set_progname(argv[0]);
     if (argc > 1 && !strcmp(argv[1], "study")) return clt_study_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "report")) return clt_report_main(argc - 1, argv + 1);
+    if (argc > 1 && argv[1][0] != '-') return unknown_command(argv[1]);
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
                                          {"resume", no_argument, 0, 'R'},
@@ -112,7 +142,10 @@ int main(int argc, char **argv) {
         case 'I': free(sets); return inspect(optarg);
         case 'C': check = 1; break;
         case 'h': usage(stdout); free(sets); return 0;
-        default: usage(stderr); free(sets); return CLT_EXIT_USAGE;
+        default: /* getopt said what is wrong; the help would bury it */
+            fprintf(stderr, "see cltransfer --help\n");
+            free(sets);
+            return CLT_EXIT_USAGE;
         }
     }
     if (optind < argc) {

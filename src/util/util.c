@@ -124,6 +124,18 @@ char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, si
 
 char *clt_read_file(const char *path, size_t *len) { return clt_read_file_max(path, CLT_READ_MAX, "a file read whole", len); }
 
+int clt_option_int(const char *name, const char *text, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text ? text : "", &end, 10);
+    if (!text || !*text || *end || errno || v < lo || v > hi) {
+        clt_error("--%s wants an integer in %ld..%ld, got '%s'", name, lo, hi, text ? text : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 char *clt_trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
     size_t n = strlen(s);

@@ -39,6 +39,9 @@ char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, si
 /* The same with a limit no text or cache file of this project comes near (CLT_READ_MAX). */
 #define CLT_READ_MAX ((size_t)256 << 20)
 char *clt_read_file(const char *path, size_t *len);
+/* Parses the value of option --name as an integer in [lo, hi]; prints "--name wants an integer in
+   lo..hi, got 'text'" and returns -1 if it is not one. */
+int clt_option_int(const char *name, const char *text, long lo, long hi, long *out);
 /* Removes leading and trailing whitespace in place; returns the first non-space character. */
 char *clt_trim(char *s);
 

@@ -77,6 +77,18 @@ check "-c /dev/zero under ulimit -v is refused at the INI bound with exit 2 (exi
 check "study -c /dev/zero under ulimit -v is refused at the INI bound with exit 2 (exit $rc)" \
     sh -c "[ $rc -eq 2 ] && grep -q '/dev/zero is larger than 1048576 bytes' '$WORK/stderr'"
 
+(ulimit -v 400000; "$CLT" --inspect /dev/zero > "$WORK/stdout" 2> "$WORK/stderr"); rc=$?
+check "--inspect /dev/zero under ulimit -v is refused at its magic (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'not a cltransfer checkpoint (bad magic)' '$WORK/stderr'"
+
+# the command line: a misspelt command gets a suggestion, a missing option value no page of help
+expect_error "a misspelt subcommand" "unknown command 'stduy'; did you mean 'cltransfer study'" stduy
+expect_error "-c without a value" "requires an argument" -c
+check "... and no page of help after the error" sh -c "[ \$(wc -l < '$WORK/stderr') -le 3 ]"
+"$BUILD/cltransfer-bench" train --batch 0 > "$WORK/stdout" 2> "$WORK/stderr"; rc=$?
+check "cltransfer-bench train --batch 0 is refused, not run at 128 (exit $rc)" \
+    sh -c "[ $rc -eq 2 ] && grep -q 'batch wants an integer in 1..65536' '$WORK/stderr'"
+
 # inline '#' comments are comments, like ';'; a CR-only file reads as lines
 base; sed -i 's/^max_iter = 10/max_iter = 10 # ten/' "$WORK/c.ini"
 "$CLT" -c "$WORK/c.ini" --print-config > "$WORK/eff.ini" 2> "$WORK/stderr"
