@@ -101,7 +101,7 @@ char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, si
     size_t cap = 1 << 16, n = 0;
     char *buf = clt_malloc(cap);
     for (;;) {
-        if (n + 1 >= cap) buf = clt_realloc(buf, cap *= 2);
+        if (n + 1 >= cap) buf = clt_realloc(buf, cap = CLT_MIN(cap * 2, max_bytes + 2));
         size_t want = CLT_MIN(cap - n - 1, max_bytes + 1 - n);
         size_t got = fread(buf + n, 1, want, f);
         n += got;
