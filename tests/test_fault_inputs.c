@@ -276,7 +276,7 @@ static void test_means(void) {
         set32(bytes + 12, cases[i].c);
         set32(bytes + 16, cases[i].h);
         set32(bytes + 20, cases[i].w);
-        set32(bytes + 36, (uint32_t)crc32(0, bytes, 36));
+        set32(bytes + 44, (uint32_t)crc32(0, bytes, 44)); /* version 2: the header crc after the pack id */
         spit(p, bytes, n);
         int c, h, w;
         uint64_t count;
@@ -289,6 +289,23 @@ static void test_means(void) {
         free(mean);
         free(err);
     }
+    /* version 1 (no pack id, a 40-byte header) is still read */
+    unsigned char v1[40 + 16];
+    t_check(clt_mean_write(p, 1, 2, 2, 7, m) == 0, "mean: writes again");
+    free(bytes);
+    bytes = (unsigned char *)clt_read_file(p, &n);
+    memcpy(v1, bytes, 36);
+    set32(v1 + 8, 1);
+    set32(v1 + 36, (uint32_t)crc32(0, v1, 36));
+    memcpy(v1 + 40, bytes + 48, 16);
+    spit(p, v1, sizeof v1);
+    int c, h, w;
+    uint64_t count;
+    float *mean = NULL;
+    int rc = clt_mean_read(p, &c, &h, &w, &count, &mean);
+    t_check(rc == 0 && c == 1 && h == 2 && w == 2 && count == 7 && mean && mean[3] == 4,
+            "mean image of version 1 (no pack id) still loads");
+    free(mean);
     free(bytes);
     free(p);
 }

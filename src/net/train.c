@@ -187,10 +187,16 @@ static const char *const MAY_CHANGE_ON_RESUME[] = {"run.name", "run.output", "de
 /* A resume continues the run in the folder: its config.ini says what that run is. */
 static int check_resume_config(training *t) {
     long long snap_iter;
-    char *snap = clt_newest_snapshot(t->out, &snap_iter);
+    char *snap = clt_newest_snapshot(t->out, &snap_iter), *final = out_file(t, "final.ckpt");
+    bool has_run = snap || clt_file_exists(final);
+    free(final);
     char *path = out_file(t, "config.ini");
     int status = CLT_EXIT_OK;
-    if (snap && clt_file_exists(path)) {
+    if (has_run && !clt_file_exists(path)) {
+        clt_error("%s is missing, so a resume cannot tell whether it continues the run with the run's own settings; "
+                  "restore it, or train afresh in another folder", path);
+        status = CLT_EXIT_ERROR;
+    } else if (has_run) {
         clt_config before;
         clt_config_defaults(&before);
         char diff[2048];
@@ -781,11 +787,12 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     training *t = &T;
     bool done = false;
     int status = open_output(t, opt->resume);
+    /* a finished run is left as it is only when it is the run asked for */
+    if (status == CLT_EXIT_OK && opt->resume) status = check_resume_config(t);
     if (status == CLT_EXIT_OK && opt->resume) status = check_finished(t, &done);
     if (status == CLT_EXIT_OK && !done) {
         log_line(t, "run %s: config %s, output %s", cfg->name, cfg->source[0] ? cfg->source : "(defaults)", t->out);
-        if (opt->resume) status = check_resume_config(t);
-        if (status == CLT_EXIT_OK) status = write_effective_config(t);
+        status = write_effective_config(t);
         if (status == CLT_EXIT_OK) status = open_device(t, opt->device);
         if (status == CLT_EXIT_OK) status = open_data(t);
         if (status == CLT_EXIT_OK) status = build_net(t);

@@ -122,7 +122,9 @@ char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, si
     return buf;
 }
 
-char *clt_read_file(const char *path, size_t *len) { return clt_read_file_max(path, CLT_READ_MAX, "a file read whole", len); }
+char *clt_read_file(const char *path, size_t *len) {
+    return clt_read_file_max(path, CLT_READ_MAX, "any file cltransfer reads whole", len);
+}
 
 int clt_option_int(const char *name, const char *text, long lo, long hi, long *out) {
     char *end;

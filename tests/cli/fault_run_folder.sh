@@ -74,6 +74,8 @@ expect "--resume with another batch size is refused, naming it" 2 "data.batch = 
     -c "$WORK/straight.ini" -s run.output="$WORK/other_batch" -s data.batch=16 --resume --quiet
 expect "--resume with another learning rate is refused, naming it" 2 "solver.base_lr = 0.02 (the run has 0.01)" \
     -c "$WORK/straight.ini" -s run.output="$WORK/other_batch" -s solver.base_lr=0.02 --resume --quiet
+expect "--resume of a finished run with another learning rate is refused, not reported finished" 2 \
+    "solver.base_lr = 0.02 (the run has 0.01)" -c "$WORK/r25.ini" -s solver.base_lr=0.02 --resume --quiet
 check "... and config.ini is left as the run wrote it" cmp -s "$WORK/config.before" "$WORK/other_batch/config.ini"
 check "... and the refusal is in log.txt" grep -q "error: --resume would continue the run" "$WORK/other_batch/log.txt"
 
@@ -88,6 +90,10 @@ copy no_metrics
 rm "$WORK/no_metrics/metrics.csv"
 expect "--resume without metrics.csv is refused, not restarted silently" 1 "metrics.csv is missing" \
     -c "$WORK/straight.ini" -s run.output="$WORK/no_metrics" --resume --quiet
+copy no_config
+rm "$WORK/no_config/config.ini"
+expect "--resume without the run's config.ini is refused: its settings cannot be checked" 1 "config.ini is missing" \
+    -c "$WORK/straight.ini" -s run.output="$WORK/no_config" --resume --quiet
 copy garbage_metrics
 printf 'this is not\na metrics file\n' > "$WORK/garbage_metrics/metrics.csv"
 expect "--resume over a garbage metrics.csv is refused, naming the line" 1 "metrics.csv:1: not a line of a metrics file" \
