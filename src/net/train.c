@@ -95,6 +95,7 @@ typedef struct training {
     double start_time, elapsed_before;
     double last_top1;  /* NAN until this process validates */
     int64_t last_val_iter;
+    int64_t final_iter; /* of a readable final.ckpt of this seed, -1 when there is none */
     cl_mem loss_slots;
     float *losses;     /* host copy of loss_slots */
     float *host_in[2];
@@ -169,8 +170,9 @@ static int check_finished(training *t, bool *done) {
             status = CLT_EXIT_USAGE;
         } else if (ck.seed == t->cfg->seed && ck.iter == t->cfg->max_iter) {
             *done = true;
-            if (!t->quiet) fprintf(stderr, "%s: finished at iteration %" PRId64 "; nothing to resume\n", final, ck.iter);
         }
+        if (ck.seed == t->cfg->seed) t->final_iter = ck.iter;
+        if (*done && !t->quiet) fprintf(stderr, "%s: finished at iteration %" PRId64 "; nothing to resume\n", final, ck.iter);
         clt_checkpoint_free(&ck);
     } else if (clt_file_exists(final)) {
         clt_warn("%s cannot be read (above); resuming from the snapshots", final);
@@ -417,17 +419,19 @@ done:
     return status;
 }
 
-/* Loads snapshot `iter` for a resume and checks it is this run's: *damaged says the file itself is
-   bad (a previous snapshot may do), otherwise a failure is the config's. */
-static int load_snapshot(training *t, long long iter, clt_checkpoint *ck, bool *damaged) {
+/* Loads a checkpoint to resume from and checks it is this run's: snapshot `iter`, or final.ckpt when
+   iter is FINAL. *damaged says the file itself is bad (a previous snapshot may do), otherwise a
+   failure is the config's. */
+#define FINAL (-1LL)
+static int load_resume_point(training *t, long long iter, clt_checkpoint *ck, bool *damaged) {
     const clt_config *c = t->cfg;
-    char *path = snapshot_path(t->out, iter);
+    char *path = iter == FINAL ? out_file(t, "final.ckpt") : snapshot_path(t->out, iter);
     int status = CLT_EXIT_OK;
     *damaged = false;
     if (clt_checkpoint_load(ck, path) != 0) {
         *damaged = true;
         status = CLT_EXIT_ERROR;
-    } else if (ck->iter != iter || ck->images_seen != ck->iter * ck->batch) {
+    } else if ((iter != FINAL && ck->iter != iter) || ck->images_seen != ck->iter * ck->batch) {
         clt_error("%s says iteration %" PRId64 " (%" PRId64 " images seen) inside, not the %lld of its name", path,
                   ck->iter, ck->images_seen, iter);
         *damaged = true;
@@ -447,25 +451,36 @@ static int load_snapshot(training *t, long long iter, clt_checkpoint *ck, bool *
     return status;
 }
 
-/* Resumes from the newest snapshot that loads; a damaged one (truncated, flipped, empty) is named
-   and the one before it tried, as a damaged final.ckpt falls back to the snapshots. */
-static int resume_from_snapshots(training *t, long long *iters, int n) {
+static char *resume_point_name(long long iter) {
+    char name[64];
+    if (iter == FINAL) snprintf(name, sizeof name, "final.ckpt");
+    else snprintf(name, sizeof name, "snapshot_iter_%lld.ckpt", iter);
+    return clt_strdup(name);
+}
+
+/* Resumes from the newest checkpoint that loads: final.ckpt when it is ahead of every snapshot (a
+   finished run whose max_iter was raised), else the newest snapshot. A damaged one (truncated,
+   flipped, empty) is named and the one before it tried, down to the oldest. */
+static int resume_from(training *t, const long long *points, int n) {
     clt_checkpoint ck;
-    int chosen = -1, status = CLT_EXIT_ERROR;
+    int chosen = -1;
     for (int i = 0; i < n && chosen < 0; i++) {
         bool damaged;
-        status = load_snapshot(t, iters[i], &ck, &damaged);
+        int status = load_resume_point(t, points[i], &ck, &damaged);
         if (status == CLT_EXIT_OK) chosen = i;
         else if (!damaged) return status;
-        else if (i + 1 < n)
-            clt_warn("snapshot_iter_%lld.ckpt is damaged (above); falling back to snapshot_iter_%lld.ckpt", iters[i],
-                     iters[i + 1]);
+        else if (i + 1 < n) {
+            char *bad = resume_point_name(points[i]), *next = resume_point_name(points[i + 1]);
+            clt_warn("%s is damaged (above); falling back to %s", bad, next);
+            free(bad), free(next);
+        }
     }
     if (chosen < 0) {
-        clt_error("no snapshot in %s can be resumed from (%d damaged); delete them to train afresh", t->out, n);
+        clt_error("no checkpoint in %s can be resumed from (%d damaged); delete them to train afresh", t->out, n);
         return CLT_EXIT_ERROR;
     }
-    char *path = snapshot_path(t->out, iters[chosen]);
+    char *name = resume_point_name(points[chosen]), *path = out_file(t, name);
+    free(name);
     int rc = clt_checkpoint_apply(&ck, path, &t->net, &t->dev, 1, CLT_LAYERS, true);
     const clt_ckpt_blob *window = clt_checkpoint_find(&ck, "solver.loss_window");
     if (rc == 0 && window && window->count == (size_t)t->cfg->display)
@@ -503,10 +518,16 @@ static int init_fresh(training *t) {
 static int init_params(training *t, bool resume) {
     clt_mode mode = clt_config_mode(t->cfg);
     t->lowest = (mode == CLT_MODE_FROZEN || mode == CLT_MODE_RANDOM) ? t->cfg->layers + 1 : 1;
+    if (!resume) return init_fresh(t);
     long long *iters;
-    int n = resume ? list_snapshots(t->out, &iters) : 0;
-    int status = n ? resume_from_snapshots(t, iters, n) : init_fresh(t);
-    if (n) free(iters);
+    int n = list_snapshots(t->out, &iters);
+    long long *points = clt_malloc((size_t)(n + 1) * sizeof *points);
+    int np = 0;
+    if (t->final_iter >= 0 && (n == 0 || t->final_iter > iters[0])) points[np++] = FINAL;
+    for (int i = 0; i < n; i++) points[np++] = iters[i];
+    int status = np ? resume_from(t, points, np) : init_fresh(t);
+    free(iters);
+    free(points);
     return status;
 }
 
@@ -783,7 +804,7 @@ static void teardown(training *t) {
 
 int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     training T = {.cfg = cfg, .quiet = opt->quiet, .tty = isatty(STDERR_FILENO), .lock = -1, .last_top1 = NAN,
-                  .last_val_iter = -1};
+                  .last_val_iter = -1, .final_iter = -1};
     training *t = &T;
     bool done = false;
     int status = open_output(t, opt->resume);

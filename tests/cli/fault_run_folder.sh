@@ -61,6 +61,15 @@ expect "a snapshot whose name says 999999 but whose header says 20 is damaged: f
     "says iteration 20 .* not the 999999 of its name" -c "$WORK/straight.ini" -s run.output="$WORK/d_named" --resume --quiet
 check "... and ends bit-identical to the uninterrupted run (renamed)" cmp -s "$WORK/straight/final.ckpt" "$WORK/d_named/final.ckpt"
 
+# a finished run that never snapshotted (snapshot > max_iter): raising max_iter continues from
+# final.ckpt, not from scratch over its metrics
+tiny_config "$WORK/nosnap.ini" "$WORK/p" "$WORK/nosnap" "[solver]" "max_iter = 20" "snapshot = 1000"
+"$CLT" -c "$WORK/nosnap.ini" --quiet || fail "the 20-iteration run without snapshots exits 0"
+expect "raising max_iter of a run with only final.ckpt resumes from it" 0 "resuming from .*final.ckpt at iteration 20" \
+    -c "$WORK/nosnap.ini" -s solver.max_iter=30 --resume
+check "... and ends bit-identical to the uninterrupted 30-iteration run" cmp -s "$WORK/straight/final.ckpt" "$WORK/nosnap/final.ckpt"
+check "... with its metrics rows" diff <(cut -d, -f1-6 "$WORK/straight/metrics.csv") <(cut -d, -f1-6 "$WORK/nosnap/metrics.csv")
+
 # ---- item 5: nothing invented or silently changed on resume ----
 copy shorter
 expect "--resume with max_iter below the newest snapshot is a config error" 2 "past solver.max_iter = 15" \
