@@ -299,6 +299,12 @@ int clt_mkdirs(const char *path) {
         *s = '/';
     }
     if (mkdir(p, 0777) != 0 && errno != EEXIST) goto fail;
+    struct stat st;
+    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        clt_error("cannot create folder %s: a file of that name is in the way", p);
+        free(p);
+        return -1;
+    }
     free(p);
     return 0;
 fail:
