@@ -93,7 +93,7 @@ static void test_refusals(void) {
     rc = parse(&ini, "[run]\n= 3\n", &PLAIN);
     t_check(rc != 0 && strstr(errbuf, "t.ini:2: a value without a key"), "ini: '= value' without a key (%s)", errbuf);
     t_check(clt_ini_value_writable("runs/a b") && !clt_ini_value_writable("a ;b") && !clt_ini_value_writable(" a") &&
-                !clt_ini_value_writable("a\nb") && clt_ini_value_writable("a;b"),
+                !clt_ini_value_writable("a\nb") && clt_ini_value_writable("a;b") && !clt_ini_value_writable(";a"),
             "ini: values that would not read back are known");
 }
 
@@ -119,12 +119,12 @@ static void test_bounded(void) {
     t_check(rc2 != 0 && strstr(errbuf, "/ is a folder"), "ini: a folder is named as one (%s)", errbuf);
     size_t len;
     char *text = clt_read_file_max("/dev/zero", (size_t)64 << 20, "a test file", &len);
-    t_check(text == NULL, "read_file_max: /dev/zero refused at 64 MiB under a 1 GiB address-space limit");
+    t_check(text == NULL, "read_file_max: /dev/zero refused at 64 MiB%s", T_ASAN ? "" : " under a 1 GiB address-space limit");
 }
 
 int main(void) {
     struct rlimit lim = {(rlim_t)1 << 30, (rlim_t)1 << 30};
-    setrlimit(RLIMIT_AS, &lim); /* a reader that read /dev/zero whole would die here, not pass */
+    if (!T_ASAN) setrlimit(RLIMIT_AS, &lim); /* a reader that read /dev/zero whole would die here, not pass */
     test_dialect();
     test_refusals();
     test_bounded();

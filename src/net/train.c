@@ -55,7 +55,7 @@ static int list_snapshots(const char *dir, long long **iters) {
             (*iters)[n++] = it;
         }
     closedir(dp);
-    qsort(*iters, (size_t)n, sizeof **iters, newest_first);
+    if (n > 1) qsort(*iters, (size_t)n, sizeof **iters, newest_first);
     return n;
 }
 
@@ -428,7 +428,8 @@ static int load_resume_point(training *t, long long iter, clt_checkpoint *ck, bo
     char *path = iter == FINAL ? out_file(t, "final.ckpt") : snapshot_path(t->out, iter);
     int status = CLT_EXIT_OK;
     *damaged = false;
-    if (clt_checkpoint_load(ck, path) != 0) {
+    bool loaded = clt_checkpoint_load(ck, path) == 0;
+    if (!loaded) {
         *damaged = true;
         status = CLT_EXIT_ERROR;
     } else if ((iter != FINAL && ck->iter != iter) || ck->images_seen != ck->iter * ck->batch) {
@@ -446,7 +447,7 @@ static int load_resume_point(training *t, long long iter, clt_checkpoint *ck, bo
                   ": a run cannot be shortened; start one in another folder", path, ck->iter, c->max_iter);
         status = CLT_EXIT_USAGE;
     }
-    if (status != CLT_EXIT_OK && !*damaged) clt_checkpoint_free(ck);
+    if (status != CLT_EXIT_OK && loaded) clt_checkpoint_free(ck);
     free(path);
     return status;
 }

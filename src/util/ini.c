@@ -179,7 +179,10 @@ int clt_ini_load(clt_ini *ini, const char *path, const clt_ini_dialect *d) {
 
 bool clt_ini_value_writable(const char *value) {
     size_t n = strlen(value);
-    if (n && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1]))) return false;
+    /* written as "key = value", a leading ';' or '#' would follow a space: a comment */
+    if (n && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1]) || value[0] == ';' ||
+              value[0] == '#'))
+        return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)value[i];
         if (c < 0x20 || c == 0x7f) return false;
