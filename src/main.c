@@ -81,32 +81,14 @@ static void fill_names(clt_config *c, const char *path) {
     if (!c->output[0]) snprintf(c->output, sizeof c->output, "runs/%s", c->name);
 }
 
-/* Edits (insert, delete, substitute, swap neighbours) between a and b, stopping above 3. */
-static int edit_distance(const char *a, const char *b) {
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 32 || m > 32) return 99;
-    int d[33][33];
-    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
-    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
-    for (size_t i = 1; i <= n; i++)
-        for (size_t j = 1; j <= m; j++) {
-            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            best = CLT_MIN(best, CLT_MIN(d[i - 1][j], d[i][j - 1]) + 1);
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) best = CLT_MIN(best, d[i - 2][j - 2] + 1);
-            d[i][j] = best;
-        }
-    return d[n][m];
-}
-
 /* A first argument that is no option: a subcommand, or a misspelt one. */
 static int unknown_command(const char *word) {
-    static const char *COMMANDS[] = {"study", "report"};
-    for (size_t i = 0; i < CLT_ARRAY_LEN(COMMANDS); i++)
-        if (edit_distance(word, COMMANDS[i]) <= 2) {
-            clt_error("unknown command '%s'; did you mean 'cltransfer %s'?", word, COMMANDS[i]);
-            return CLT_EXIT_USAGE;
-        }
-    clt_error("unknown command '%s' (commands: study, report; or train with -c FILE.ini; see --help)", word);
+    static const char *const COMMANDS[] = {"study", "report", NULL};
+    const char *near = clt_closest_word(word, COMMANDS);
+    if (near)
+        clt_error("unknown command '%s'; did you mean 'cltransfer %s'?", word, near);
+    else
+        clt_error("unknown command '%s' (commands: study, report; or train with -c FILE.ini; see --help)", word);
     return CLT_EXIT_USAGE;
 }
 

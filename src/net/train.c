@@ -134,7 +134,7 @@ static void metrics_row(training *t, int64_t iter, const char *phase, double los
 static int open_output(training *t, bool resume) {
     t->out = clt_strdup(t->cfg->output);
     if (clt_mkdirs(t->out) != 0) return CLT_EXIT_ERROR;
-    t->lock = clt_lock_folder(t->out, ".run.lock", "two trainers in one folder would mix their files");
+    t->lock = clt_lock_folder(t->out, "two trainers in one folder would mix their files");
     if (t->lock < 0) return CLT_EXIT_ERROR;
     clt_remove_abandoned_tmp(t->out);
     long long snap_iter;

@@ -325,7 +325,7 @@ static void finished(runner *r, int k, int status) {
 }
 
 static int lock_run(const clt_study *s) {
-    return clt_lock_folder(s->run_dir, ".study.lock",
+    return clt_lock_folder(s->run_dir,
                            "another `cltransfer study` is running it, or networks of a stopped one are still "
                            "finishing (they inherit the lock)");
 }

@@ -138,6 +138,33 @@ int clt_option_int(const char *name, const char *text, long lo, long hi, long *o
     return 0;
 }
 
+/* Edits (insert, delete, substitute, swap neighbours) between a and b; 99 for words over 32 letters. */
+static int edit_distance(const char *a, const char *b) {
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 32 || m > 32) return 99;
+    int d[33][33];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            best = CLT_MIN(best, CLT_MIN(d[i - 1][j], d[i][j - 1]) + 1);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) best = CLT_MIN(best, d[i - 2][j - 2] + 1);
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+const char *clt_closest_word(const char *word, const char *const *words) {
+    const char *best = NULL;
+    int best_d = 3;
+    for (; *words; words++) {
+        int d = edit_distance(word, *words);
+        if (d < best_d) best = *words, best_d = d;
+    }
+    return best;
+}
+
 char *clt_trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
     size_t n = strlen(s);
@@ -186,8 +213,8 @@ static void remove_abandoned(const char *path, const char *mine) {
 
 void clt_remove_abandoned_tmp(const char *dir) { remove_abandoned_in(dir, NULL, NULL); }
 
-int clt_lock_folder(const char *dir, const char *name, const char *busy_hint) {
-    char *path = clt_path_join(dir, name);
+int clt_lock_folder(const char *dir, const char *busy_hint) {
+    char *path = clt_path_join(dir, CLT_FOLDER_LOCK);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         clt_error("cannot create the lock %s: %s", path, strerror(errno));

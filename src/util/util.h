@@ -42,6 +42,8 @@ char *clt_read_file(const char *path, size_t *len);
 /* Parses the value of option --name as an integer in [lo, hi]; prints "--name wants an integer in
    lo..hi, got 'text'" and returns -1 if it is not one. */
 int clt_option_int(const char *name, const char *text, long lo, long hi, long *out);
+/* The word of `words` (NULL-ended) within two edits of `word` (a misspelt command), or NULL. */
+const char *clt_closest_word(const char *word, const char *const *words);
 /* Removes leading and trailing whitespace in place; returns the first non-space character. */
 char *clt_trim(char *s);
 
@@ -60,12 +62,13 @@ int clt_atomic_write(clt_atomic_file *af, const void *data, size_t len);
 int clt_atomic_commit(clt_atomic_file *af); /* fflush, fsync, rename, fsync folder */
 void clt_atomic_abort(clt_atomic_file *af); /* removes the temporary file */
 
-/* Takes the exclusive lock of folder `dir` (an flock on dir/name, which the kernel drops when the
+/* Takes the exclusive lock of folder `dir` (an flock on dir/CLT_FOLDER_LOCK, which the kernel drops when the
    process dies, so a killed holder leaves no stale lock) and writes this process's id into it.
    Returns the lock's descriptor, held until it is closed or the process exits (children that
    inherit it hold it too), or -1 after printing that the folder is in use, by which process, and
    `busy_hint`. One lock per run folder serves training, resume and studies. */
-int clt_lock_folder(const char *dir, const char *name, const char *busy_hint);
+#define CLT_FOLDER_LOCK ".cltransfer.lock"
+int clt_lock_folder(const char *dir, const char *busy_hint);
 /* Removes every DIR/X.tmp.PID a writer left when it was killed before its rename (clt_atomic_open
    holds an flock on its temporary file, so one being written is kept). */
 void clt_remove_abandoned_tmp(const char *dir);

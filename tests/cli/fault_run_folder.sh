@@ -32,6 +32,13 @@ wait $first
 check "the live run, left alone, stops on SIGTERM with a snapshot" \
     bash -c "compgen -G '$WORK/shared/snapshot_iter_*.ckpt' > /dev/null"
 
+# the lock is the one a study holds on its run folder: a trainer there is refused too
+mkdir -p "$WORK/held"
+flock "$WORK/held/.cltransfer.lock" "$CLT" -c "$WORK/long.ini" -s run.output="$WORK/held" --quiet > "$WORK/stdout" 2> "$WORK/stderr"
+rc=$?
+check "a folder locked as a study locks its run folder refuses a trainer (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'held is in use by process' '$WORK/stderr' && [ ! -e '$WORK/held/config.ini' ]"
+
 # ---- item 4: a damaged newest snapshot falls back to the previous one ----
 tiny_config "$WORK/straight.ini" "$WORK/p" "$WORK/straight" "[solver]" "max_iter = 30" "snapshot = 10"
 "$CLT" -c "$WORK/straight.ini" --quiet || fail "the uninterrupted 30-iteration run exits 0"

@@ -85,6 +85,8 @@ check "--inspect /dev/zero under ulimit -v is refused at its magic (exit $rc)" \
 
 # the command line: a misspelt command gets a suggestion, a missing option value no page of help
 expect_error "a misspelt subcommand" "unknown command 'stduy'; did you mean 'cltransfer study'" stduy
+"$CLTDATA" pak > "$WORK/stdout" 2> "$WORK/stderr"; rc=$?
+check "cltransfer-data pak: a suggestion (exit $rc)" sh -c "[ $rc -eq 2 ] && grep -q \"did you mean 'cltransfer-data pack'\" '$WORK/stderr'"
 expect_error "-c without a value" "requires an argument" -c
 check "... and no page of help after the error" sh -c "[ \$(wc -l < '$WORK/stderr') -le 3 ]"
 "$BUILD/cltransfer-bench" train --batch 0 > "$WORK/stdout" 2> "$WORK/stderr"; rc=$?
