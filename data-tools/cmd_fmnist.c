@@ -60,10 +60,13 @@ static uint8_t *read_idx(const char *path, int images, uint32_t *count, uint32_t
         goto fail;
     }
     size_t n = (size_t)*count * *rows * *cols;
-    data = clt_malloc(n);
-    size_t got = 0;
+    /* the buffer grows with what arrives, so a header claiming more than the file holds costs no more
+       than the file */
+    size_t cap = CLT_MIN(n, (size_t)16 << 20), got = 0;
+    data = clt_malloc(cap);
     while (got < n) {
-        int r = gzread(f, data + got, (unsigned)CLT_MIN(n - got, (size_t)1 << 30));
+        if (got == cap) data = clt_realloc(data, cap = CLT_MIN(n, 2 * cap));
+        int r = gzread(f, data + got, (unsigned)CLT_MIN(cap - got, (size_t)1 << 30));
         if (r <= 0) break;
         got += (size_t)r;
     }
