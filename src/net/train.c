@@ -377,10 +377,12 @@ static int trim_metrics(training *t, int64_t upto) {
     char *path = out_file(t, "metrics.csv");
     int status = CLT_EXIT_ERROR;
     size_t len;
-    char *text = clt_file_exists(path) ? clt_read_file(path, &len) : NULL;
+    bool exists = clt_file_exists(path);
+    char *text = exists ? clt_read_file(path, &len) : NULL;
     if (!text) {
-        clt_error("%s is missing: the run's rows before iteration %" PRId64 " are lost, so a resume would leave a "
-                  "history with a hole; restore it, or train afresh in another folder", path, upto);
+        clt_error("%s %s: the run's rows before iteration %" PRId64 " are lost, so a resume would leave a history "
+                  "with a hole; restore it, or train afresh in another folder",
+                  path, exists ? "cannot be read (above)" : "is missing", upto);
         free(path);
         return status;
     }

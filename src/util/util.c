@@ -113,7 +113,7 @@ char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, si
         if (bad)
             clt_error("cannot read %s: %s", path, strerror(errno));
         else
-            clt_error("%s is larger than %zu bytes, more than %s can be", path, max_bytes, what);
+            clt_error("%s is larger than %zu bytes, the most %s may hold", path, max_bytes, what);
         free(buf);
         return NULL;
     }
@@ -123,7 +123,7 @@ char *clt_read_file_max(const char *path, size_t max_bytes, const char *what, si
 }
 
 char *clt_read_file(const char *path, size_t *len) {
-    return clt_read_file_max(path, CLT_READ_MAX, "any file cltransfer reads whole", len);
+    return clt_read_file_max(path, CLT_READ_MAX, "a text or cache file", len);
 }
 
 int clt_option_int(const char *name, const char *text, long lo, long hi, long *out) {
