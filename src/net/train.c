@@ -817,8 +817,9 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     if (status == CLT_EXIT_OK && !done) {
         log_line(t, "run %s: config %s, output %s", cfg->name, cfg->source[0] ? cfg->source : "(defaults)", t->out);
         status = write_effective_config(t);
-        if (status == CLT_EXIT_OK) status = open_device(t, opt->device);
+        /* data first: a wrong pack, mean or base is named before the device compiles anything */
         if (status == CLT_EXIT_OK) status = open_data(t);
+        if (status == CLT_EXIT_OK) status = open_device(t, opt->device);
         if (status == CLT_EXIT_OK) status = build_net(t);
         if (status == CLT_EXIT_OK) status = init_params(t, opt->resume);
         if (status == CLT_EXIT_OK) status = open_metrics(t);

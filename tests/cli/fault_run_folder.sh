@@ -130,6 +130,13 @@ tiny_config "$WORK/v6.ini" "$WORK/p" "$WORK/v6" "[data]" "val = $WORK/six_test.p
 expect "a 6-class validation pack for a 5-class net is a config error" 2 "validation pack .*six_test.pack has 6 classes" \
     -c "$WORK/v6.ini" --quiet
 
+# ---- item 1: a base that is no checkpoint costs no memory (AddressSanitizer cannot live under ulimit -v) ----
+tiny_config "$WORK/zero.ini" "$WORK/p" "$WORK/zero" "[transfer]" "mode = frozen" "layers = 2" "base = /dev/zero"
+if [ -n "${ASAN_OPTIONS:-}" ]; then "$CLT" -c "$WORK/zero.ini" --quiet 2> "$WORK/stderr"; rc=$?
+else (ulimit -v 400000; "$CLT" -c "$WORK/zero.ini" --quiet 2> "$WORK/stderr"); rc=$?; fi
+check "transfer.base = /dev/zero is refused at its magic under ulimit -v (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q '/dev/zero: not a cltransfer checkpoint (bad magic)' '$WORK/stderr'"
+
 # ---- item 8: messages name what the user named ----
 tiny_config "$WORK/missing.ini" "$WORK/p" "$WORK/missing" "[data]" "train = $WORK/nonexistent.pack"
 expect "a missing training pack is named, not its mean" 1 "cannot open pack $WORK/nonexistent.pack" -c "$WORK/missing.ini" --quiet

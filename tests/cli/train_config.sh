@@ -116,6 +116,7 @@ check "--print-config shows defaults" grep -q "^momentum = 0.9" "$WORK/eff.ini"
 "$CLT" -c "$WORK/eff.ini" --print-config > "$WORK/eff2.ini" 2>&1
 check "the effective config loads back to itself" cmp -s "$WORK/eff.ini" "$WORK/eff2.ini"
 check "--help documents the config keys" sh -c "'$CLT' --help | grep -q test_interval"
+check "--help documents both lr policies" sh -c "'$CLT' --help | grep -q 'lr_policy .*step: .*fixed: lr = base_lr'"
 # README's schema block is the --help text, so the documentation cannot drift from the code
 "$CLT" --help | sed -n '/^Config schema/,$p' | tail -n +3 > "$WORK/schema_help"
 awk '/^### Config schema/ {on = 1} on && /^```$/ {n++; next} on && n == 1 {print} n == 2 {exit}' "$SRC/README.md" > "$WORK/schema_readme"
