@@ -43,7 +43,7 @@ head -c $((size - 100)) "$WORK/base/final.ckpt" > "$WORK/cut.ckpt"
 "$CLT" export-onnx "$WORK/cut.ckpt" -o "$WORK/cut.onnx" > "$WORK/out" 2>&1
 rc=$?
 check "a truncated checkpoint is refused (exit $rc: $(head -1 "$WORK/out")) and no model written" \
-    sh -c "[ $rc = 1 ] && grep -q 'truncated checkpoint' '$WORK/out' && ! ls '$WORK'/cut.onnx* > /dev/null 2>&1"
+    sh -c "[ $rc = 1 ] && grep -q 'truncated or corrupt checkpoint' '$WORK/out' && ! ls '$WORK'/cut.onnx* > /dev/null 2>&1"
 "$CLT" export-onnx "$WORK/small.caffemodel" -o "$WORK/wrong.onnx" > "$WORK/out" 2>&1
 rc=$?
 check "a file that is not a checkpoint is refused (exit $rc)" \
