@@ -5,8 +5,10 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="cmake make gcc g++ pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-libclblast-dev libturbojpeg0-dev libinih-dev zlib1g-dev dataset-fashion-mnist wordnet-base
-gnuplot-nox clang libclang-rt-14-dev"
+libclblast-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist wordnet-base
+gnuplot-nox clang libclang-rt-14-dev
+libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf python3-numpy python3-onnx
+python3-pil python3-venv"
 
 missing=""
 for p in $PACKAGES; do
@@ -29,8 +31,8 @@ cmake --build build -j"$(nproc)"
 # CLBlast parameters for this machine's default OpenCL device: tuned once (a few minutes, with
 # progress) when no database holds lines for exactly this device and driver, and stored in the
 # user's database (~/.cache/cltransfer/tuning.txt), which every later run loads. Without it the
-# nearest fallback of conf/clblast-tuning.txt applies. CLTRANSFER_TUNE=skip skips it (CI and the
-# tests' command do); CLTRANSFER_TUNE_BUDGET sets the seconds (default 300).
+# nearest fallback of conf/clblast-tuning.txt applies. CLTRANSFER_TUNE=skip skips it (.ci/run
+# does); CLTRANSFER_TUNE_BUDGET sets the seconds (default 300).
 if [ "${CLTRANSFER_TUNE:-}" = skip ]; then
     echo "setup: CLBlast tuning skipped (CLTRANSFER_TUNE=skip)"
 elif ! build/cltransfer-bench tune --if-untuned --time-budget "${CLTRANSFER_TUNE_BUDGET:-300}"; then

@@ -23,13 +23,6 @@ static const char *const known_kernels[] = {"Xaxpy", "Xdot", "Xgemv", "XgemvFast
 
 /* ---- parsing ---- */
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
-    return s;
-}
-
 const char *const clt_gemm_class_names[CLT_GEMM_N_CLASSES] = {"wide", "narrow", "longk", "tn"};
 
 /* KERNEL or KERNEL/CLASS; a class only for the kernels clt_gemm runs. */
@@ -65,7 +58,7 @@ static const char *parse_line(char *line, clt_tuning_entry *e) {
         p = bar + 1;
     }
     if (nc != 7) return "want 7 '|'-separated columns: kernel | type | platform | device | driver | simd | params";
-    for (int i = 0; i < 7; i++) cols[i] = trim(cols[i]);
+    for (int i = 0; i < 7; i++) cols[i] = clt_trim(cols[i]);
     for (int i = 0; i < 6; i++)
         if (!*cols[i]) return "empty column (use * to match anything)";
     if (!known_kernel(cols[0]))
@@ -124,7 +117,7 @@ int clt_tuning_parse(clt_tuning_db *db, const char *text, const char *source) {
         memcpy(line, p, len);
         line[len] = 0;
         p += len + (nl ? 1 : 0);
-        char *t = trim(line);
+        char *t = clt_trim(line);
         if (!*t || *t == '#') {
             free(line);
             continue;
