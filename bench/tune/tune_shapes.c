@@ -28,7 +28,7 @@ static void put(clt_gemm_shape *out, int *n, int max, const char *net, const cha
 int clt_gemm_shapes(const clt_arch *arch, int batch, size_t chunk, bool conv_dweight_nn, clt_gemm_shape *out, int max) {
     clt_conv convs[5];
     clt_ip fcs[3];
-    if (batch <= 0 || clt_arch_layers(arch, convs, fcs) != 0) return -1;
+    if (batch <= 0 || clt_arch_shapes(arch, convs, fcs) != 0) return -1;
     if (chunk == 0 || chunk > (size_t)batch) chunk = (size_t)batch;
     const char *net = arch->name;
     int n = 0;

@@ -124,7 +124,7 @@ int clt_arch_check(const clt_arch *a) {
     return shapes(a, NULL);
 }
 
-int clt_arch_layers(const clt_arch *a, clt_conv conv[5], clt_ip ip[3]) {
+int clt_arch_shapes(const clt_arch *a, clt_conv conv[5], clt_ip ip[3]) {
     if (clt_arch_check(a) != 0) return -1;
     clt_net *net = clt_calloc(1, sizeof *net);
     int r = shapes(a, net);

@@ -44,7 +44,7 @@ void clt_arch_small(clt_arch *a);
 int clt_arch_check(const clt_arch *a);
 /* The convolution and fc layers of `a` as clt_net_create sets them, without a device: what the
    bench and the CLBlast tuner derive the net's GEMM shapes from. Returns clt_arch_check's result. */
-int clt_arch_layers(const clt_arch *a, clt_conv conv[5], clt_ip ip[3]);
+int clt_arch_shapes(const clt_arch *a, clt_conv conv[5], clt_ip ip[3]);
 
 /* Where one weight layer's blobs live in the parameter buffer (offsets and counts in floats). */
 typedef struct clt_layer_params {
