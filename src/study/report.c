@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/pack.h"
+#include "net/config.h"
 #include "util/strbuf.h"
 #include "util/util.h"
 
@@ -222,6 +224,24 @@ typedef struct gather {
     const char *root;
 } gather;
 
+/* Images in the validation pack named by the trainer's config.ini (0 when it or the pack is gone):
+   the size of the validation noise. */
+static int val_image_count(const char *dir) {
+    char *path = clt_path_join(dir, "config.ini");
+    int count = 0;
+    clt_config cfg;
+    clt_config_defaults(&cfg);
+    if (clt_file_exists(path) && clt_config_load(&cfg, path) == 0 && cfg.val[0] && clt_file_exists(cfg.val)) {
+        clt_pack p;
+        if (clt_pack_open(&p, cfg.val) == 0) {
+            count = p.count > INT32_MAX ? INT32_MAX : (int)p.count;
+            clt_pack_close(&p);
+        }
+    }
+    free(path);
+    return count;
+}
+
 static void read_net(gather *g, const char *dir) {
     char *cfg = clt_path_join(dir, "config.ini");
     if (!clt_file_exists(cfg)) {
@@ -258,6 +278,7 @@ static void read_net(gather *g, const char *dir) {
         r->final_top1 = top1[nv - 1];
     }
     r->val_points = nv;
+    r->val_images = val_image_count(dir);
     r->done = clt_file_exists(final);
     free(top1);
     free(metrics);
@@ -376,11 +397,54 @@ static char *find_reference(const char *given) {
     return found;
 }
 
+/* The noise paragraph: what τ must exceed, measured on this run. */
+static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
+    clt_sb_printf(b, "**Noise.** ");
+    if (isfinite(z->seed_sd))
+        clt_sb_printf(b, "Seed spread: base nets differ by σ = %.4f between repeats (pooled over %d nets in %d split and "
+                         "half groups). ", z->seed_sd, z->seed_nets, z->seed_groups);
+    else
+        clt_sb_printf(b, "Seed spread: not measured (every base net was trained once; `[split NAME] base_repeats = 3` "
+                         "trains extra base nets for it). ");
+    if (isfinite(z->val_sd))
+        clt_sb_printf(b, "Validation spread: σ = %.4f, the binomial standard error of one base net's top-1 on its %d "
+                         "validation images (one image is %.4f). ", z->val_sd, z->val_images, 1.0 / z->val_images);
+    else
+        clt_sb_printf(b, "Validation spread: unknown (the validation packs were not found). ");
+    double one = isfinite(z->seed_sd) ? z->seed_sd : z->val_sd;
+    if (isfinite(one)) {
+        double diff = one * sqrt(2.0);
+        clt_sb_printf(b, "A difference between two single networks then has σ ≈ %.4f%s; τ = %.4f is %.1f of those.%s",
+                      diff, isfinite(z->seed_sd) ? "" : " (the validation spread standing in for the seed spread)", tau,
+                      tau / diff,
+                      tau < 2 * diff ? " **τ is under two σ: a verdict on one network per n can be decided by noise "
+                                       "(raise [report] tolerance, the repeats or the validation set).**"
+                                     : "");
+    }
+    clt_sb_printf(b, " The column *margin* says how far each rule's deciding number lies from its bound, and the "
+                     "noise of that number (σ over the networks averaged).\n\n");
+}
+
+/* "+0.0031 (16 images), σ 0.0035" for the findings judged in top-1; "–" for the ratio rules. */
+static void margin_cell(clt_sb *b, const clt_finding *f, int val_images) {
+    if (f->verdict < 0 || !isfinite(f->margin)) {
+        clt_sb_printf(b, " – |");
+        return;
+    }
+    clt_sb_printf(b, " %.4f", f->margin);
+    if (val_images > 0) clt_sb_printf(b, " (%.0f of %d images)", f->margin * val_images, val_images);
+    if (isfinite(f->noise)) clt_sb_printf(b, ", σ %.4f%s", f->noise, f->margin < f->noise ? ": within the noise" : "");
+    clt_sb_printf(b, " |");
+}
+
 static void write_findings(clt_sb *b, const clt_analysis *a, const clt_analysis *p, int have_paper, double tau) {
-    clt_sb_printf(b, "## Findings\n\n| finding | this run | the paper's data, same rule |\n|---|---|---|\n");
+    clt_sb_printf(b, "## Findings\n\n");
+    write_noise(b, &a->noise, tau);
+    clt_sb_printf(b, "| finding | this run | margin | the paper's data, same rule |\n|---|---|---|---|\n");
     for (int i = 0; i < CLT_FINDINGS; i++) {
         clt_sb_printf(b, "| %s | %s: %s |", CLT_FINDING_NAMES[i], verdict_word(a->findings[i].verdict, 0),
                       a->findings[i].detail);
+        margin_cell(b, &a->findings[i], a->noise.val_images);
         if (have_paper)
             clt_sb_printf(b, " %s: %s |\n", verdict_word(p->findings[i].verdict, 1), p->findings[i].detail);
         else

@@ -29,6 +29,7 @@ typedef struct clt_result {
     double metric;      /* mean of the K highest validation top-1 values (NaN: none) */
     double final_top1;  /* at the last validation (NaN: none) */
     int val_points;
+    int val_images;     /* images in its validation pack (0: unknown) */
     long long last_iter;
     int done;           /* final.ckpt exists */
     int dissimilar;     /* its split is the study's dissimilar split */
@@ -55,7 +56,20 @@ enum { CLT_FINDINGS = 7 };
 typedef struct clt_finding {
     int verdict;        /* 1 reproduced, 0 not reproduced, -1 not tested (networks missing) */
     char detail[512];   /* the numbers the verdict rests on */
+    /* How far the deciding number lies from the rule's bound, on the side of the verdict (top-1 as a
+       fraction; NaN for the error-ratio rules 6 and 7), and the noise of that number: one network's
+       seed spread (or, unmeasured, its validation spread) times sqrt(2) for a difference, over the
+       square root of the networks averaged. */
+    double margin, noise;
 } clt_finding;
+
+/* The noise the rules judge, measured on the results themselves. */
+typedef struct clt_noise {
+    double seed_sd;     /* pooled standard deviation of base nets over repeats (NaN: one repeat only) */
+    int seed_nets, seed_groups; /* base nets and (split, target) groups with two or more repeats */
+    double val_sd;      /* binomial standard error of one base net's top-1 on its validation set */
+    int val_images;     /* images in the base nets' validation sets (0: unknown) */
+} clt_noise;
 
 typedef struct clt_analysis {
     /* Figure 2 (similar splits): mean top-1 and count per series and n (base at n = 0), and the mean
@@ -71,6 +85,7 @@ typedef struct clt_analysis {
     double rf_mean[8];          /* random frozen top-1, its base at n = 0 */
     double norm_sim[8], norm_dis[8], norm_rf[8];
     double ratio_sim[8], ratio_dis[8], ratio_rf[8];
+    clt_noise noise;
     clt_finding findings[CLT_FINDINGS];
 } clt_analysis;
 
