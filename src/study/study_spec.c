@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "net/config.h"
+#include "net/treatment.h"
 #include "study/study.h"
+#include "study/study_schema.h"
 
 /* ---------- the study file as a list of settings ---------- */
 
@@ -168,7 +170,10 @@ static const char *get(entries *es, const char *section, const char *key, const 
     return e ? e->value : dflt;
 }
 
-static int get_long(entries *es, const char *section, const char *key, long dflt, long lo, long hi, long *out) {
+/* A whole number within the schema's bounds of the key (study_schema.c). */
+static int get_long(entries *es, const char *section, const char *key, long dflt, long *out) {
+    const clt_study_key *k = clt_study_key_find(section, key);
+    long lo = (long)k->min, hi = (long)k->max;
     entry *e = find(es, section, key);
     if (!e) {
         *out = dflt;
@@ -201,6 +206,15 @@ static int get_bool(entries *es, const char *section, const char *key, int dflt,
 }
 
 /* Parses "1-7", "1,3,5,7", "1 3 5 7" or "1-3,5" into a sorted list without repeats. */
+static int parse_int_list(const char *text, long lo, long hi, long **out, int *n, const char *where, const char *what);
+
+/* The same for a list-valued key, within its schema bounds. */
+static int parse_key_list(const char *section, const char *key, const char *text, long **out, int *n, const char *where,
+                          const char *what) {
+    const clt_study_key *k = clt_study_key_find(section, key);
+    return parse_int_list(text, (long)k->min, (long)k->max, out, n, where, what);
+}
+
 static int parse_int_list(const char *text, long lo, long hi, long **out, int *n, const char *where, const char *what) {
     long *v = NULL;
     int cnt = 0, cap = 0;
@@ -256,8 +270,6 @@ bad:
 /* ---------- expansion ---------- */
 
 static const char *NET_SECTIONS[] = {"device", "data", "net", "solver"};
-static const char *TREATMENTS[] = {"base",        "selffer",       "selffer_ft", "transfer",
-                                   "transfer_ft", "random_frozen", "reduced"};
 
 /* One config setting a network gets from the study ([data] crop = 0 → "data", "crop", "0"). */
 typedef struct kv {
@@ -316,7 +328,7 @@ typedef struct ctx {
     const clt_study_options *opt;
     long seed;
     kvs defaults;          /* [device] [data] [net] [solver] of the study file */
-    kvs per_treatment[7];  /* [treatment ...] overrides */
+    kvs per_treatment[CLT_TREATMENTS]; /* [treatment ...] overrides */
     kvs net_sets;          /* -S overrides, applied last */
     char *source_kind, *input, *val_list, *val_root, *options;
     long classes, subset_seed;
@@ -460,18 +472,12 @@ static int add_data_node(ctx *c, const char *dir_name, data_kind kind, const clt
 
 /* What one network is; expand_net turns it into a node. */
 typedef struct net_spec {
-    const char *treatment; /* one of TREATMENTS */
+    const char *treatment; /* a name of net/treatment.h */
     const clt_study_split *split; /* NULL: the whole dataset */
     char base, target;     /* 'A'/'B'; target 0: all classes */
     int n, repeat;
     long per_class;
 } net_spec;
-
-static int treatment_index(const char *t) {
-    for (size_t i = 0; i < CLT_ARRAY_LEN(TREATMENTS); i++)
-        if (!strcmp(TREATMENTS[i], t)) return (int)i;
-    return -1;
-}
 
 static void net_name(clt_sb *b, const net_spec *ns) {
     char lb = (char)tolower(ns->base), lt = (char)tolower(ns->target);
@@ -487,7 +493,8 @@ static void net_name(clt_sb *b, const net_spec *ns) {
     if (ns->repeat) clt_sb_printf(b, "-r%d", ns->repeat);
 }
 
-static int expand_net(ctx *c, const net_spec *ns) {
+/* The node of a network: its id, name, folder and files, and what it is; NULL when the id is taken. */
+static clt_study_node *new_net_node(ctx *c, const net_spec *ns) {
     clt_study *s = c->s;
     const char *split = ns->split ? ns->split->name : "whole";
     clt_sb name = {0}, id = {0};
@@ -497,7 +504,7 @@ static int expand_net(ctx *c, const net_spec *ns) {
         clt_error("%s: network %s is listed twice", s->source, id.s);
         clt_sb_free(&name);
         clt_sb_free(&id);
-        return -1;
+        return NULL;
     }
     clt_study_node *n = add_node(s);
     n->kind = CLT_NODE_NET;
@@ -518,132 +525,163 @@ static int expand_net(ctx *c, const net_spec *ns) {
     n->n = ns->n;
     n->repeat = ns->repeat;
     n->per_class = (int)ns->per_class;
+    return n;
+}
 
-    /* Dependencies and packs. */
-    char *train, *val, *base_ckpt = NULL;
-    char file[64];
+/* The packs a network reads, the data node that makes them, and for nets that copy layers the
+   base net they wait for and its final checkpoint. */
+typedef struct net_inputs {
+    char *train, *val, *base_ckpt;
+} net_inputs;
+
+static void net_inputs_free(net_inputs *in) {
+    free(in->train);
+    free(in->val);
+    free(in->base_ckpt);
+}
+
+static int net_inputs_and_deps(ctx *c, const net_spec *ns, clt_study_node *n, net_inputs *in) {
+    clt_study *s = c->s;
+    char file[64], dname[32];
+    clt_sb d = {0};
     if (!strcmp(ns->treatment, "reduced")) {
-        char dname[32];
         snprintf(dname, sizeof dname, "reduced%04ld", ns->per_class);
-        train = pack_path(c, dname, "train.pack");
+        in->train = pack_path(c, dname, "train.pack");
         pack_file(c, file, sizeof file, "all", 0);
-        val = pack_path(c, "whole", file);
-        clt_sb d = {0};
-        clt_sb_printf(&d, "data/%s", dname);
-        add_dep(n, node_index(s, d.s));
-        clt_sb_free(&d);
+        in->val = pack_path(c, "whole", file);
     } else {
         const char *half = ns->target ? (char[]){ns->target, 0} : "all";
+        snprintf(dname, sizeof dname, "%s", n->split);
         pack_file(c, file, sizeof file, half, 1);
-        train = pack_path(c, split, file);
+        in->train = pack_path(c, n->split, file);
         pack_file(c, file, sizeof file, half, 0);
-        val = pack_path(c, split, file);
-        clt_sb d = {0};
-        clt_sb_printf(&d, "data/%s", split);
-        add_dep(n, node_index(s, d.s));
-        clt_sb_free(&d);
+        in->val = pack_path(c, n->split, file);
     }
-    if (ns->base && (strstr(ns->treatment, "selffer") || strstr(ns->treatment, "transfer"))) {
-        net_spec b = {"base", ns->split, 0, ns->base, 0, ns->repeat, 0};
-        clt_sb bname = {0}, bid = {0};
-        net_name(&bname, &b);
-        clt_sb_printf(&bid, "%s/%s", split, bname.s);
-        int bi = node_index(s, bid.s);
-        if (bi < 0) {
-            clt_error("%s: %s needs base net %s: add %c to [split %s] base", s->source, id.s, bid.s, ns->base, split);
-            clt_sb_free(&bname);
-            clt_sb_free(&bid);
-            free(train);
-            free(val);
-            return -1;
-        }
+    clt_sb_printf(&d, "data/%s", dname);
+    add_dep(n, node_index(s, d.s));
+    clt_sb_free(&d);
+    if (!ns->base || !(strstr(ns->treatment, "selffer") || strstr(ns->treatment, "transfer"))) return 0;
+    net_spec b = {"base", ns->split, 0, ns->base, 0, ns->repeat, 0};
+    clt_sb bname = {0}, bid = {0};
+    net_name(&bname, &b);
+    clt_sb_printf(&bid, "%s/%s", n->split, bname.s);
+    int bi = node_index(s, bid.s), rc = 0;
+    if (bi < 0) {
+        clt_error("%s: %s needs base net %s: add %c to [split %s] base", s->source, n->id, bid.s, ns->base, n->split);
+        rc = -1;
+    } else {
         add_dep(n, bi);
-        base_ckpt = clt_path_join(s->nodes[bi].dir, "final.ckpt");
-        clt_sb_free(&bname);
-        clt_sb_free(&bid);
+        in->base_ckpt = clt_path_join(s->nodes[bi].dir, "final.ckpt");
     }
+    clt_sb_free(&bname);
+    clt_sb_free(&bid);
+    return rc;
+}
 
-    /* Settings: the study's defaults, the treatment's overrides, then -S. */
-    kvs all = {0};
-    int ti = treatment_index(ns->treatment);
-    for (int i = 0; i < c->defaults.n; i++)
-        kvs_set(&all, c->defaults.v[i].section, c->defaults.v[i].key, c->defaults.v[i].value, c->defaults.v[i].where);
-    for (int i = 0; i < c->per_treatment[ti].n; i++) {
-        kv *e = &c->per_treatment[ti].v[i];
-        kvs_set(&all, e->section, e->key, e->value, e->where);
-    }
-    for (int i = 0; i < c->net_sets.n; i++)
-        kvs_set(&all, c->net_sets.v[i].section, c->net_sets.v[i].key, c->net_sets.v[i].value, c->net_sets.v[i].where);
+/* A network's settings: the study's defaults, its treatment's overrides, then -S. */
+static void net_settings(const ctx *c, const char *treatment, kvs *all) {
+    const kvs *layers[3] = {&c->defaults, &c->per_treatment[clt_treatment_index(treatment)], &c->net_sets};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < layers[l]->n; i++) {
+            const kv *e = &layers[l]->v[i];
+            kvs_set(all, e->section, e->key, e->value, e->where);
+        }
+}
 
-    char *out = clt_strdup(n->dir);
-    uint64_t h = clt_fnv1a(CLT_FNV_INIT, &c->seed, sizeof c->seed);
-    h = clt_fnv1a(h, id.s, strlen(id.s));
-    long long seed = (long long)(h % 1000000000ULL) + 1;
-    const char *mode = !strcmp(ns->treatment, "random_frozen")            ? "random"
-                       : strstr(ns->treatment, "_ft")                     ? "finetune"
-                       : base_ckpt                                        ? "frozen"
-                                                                          : NULL;
+/* The [transfer] mode of a treatment: random, finetune, frozen, or NULL (nothing copied). */
+static const char *transfer_mode(const char *treatment, const net_inputs *in) {
+    if (!strcmp(treatment, "random_frozen")) return "random";
+    if (strstr(treatment, "_ft")) return "finetune";
+    return in->base_ckpt ? "frozen" : NULL;
+}
 
+/* net.ini: [run], the network sections with the packs, [transfer] and [study]. */
+static char *net_ini_text(const ctx *c, const net_spec *ns, const clt_study_node *n, const net_inputs *in,
+                          const kvs *all, long long seed, const char *mode) {
+    const clt_study *s = c->s;
     clt_sb t = {0};
     clt_sb_printf(&t,
                   "; %s of study %s, generated by `cltransfer study` from %s:\n"
                   "; edit the study file, not this one.\n"
                   "[run]\nname = %s-%s\noutput = %s\nseed = %lld\n",
-                  id.s, s->name, s->source, split, name.s, out, seed);
+                  n->id, s->name, s->source, n->split, n->name, n->dir, seed);
     for (size_t sec = 0; sec < CLT_ARRAY_LEN(NET_SECTIONS); sec++) {
         int any = !strcmp(NET_SECTIONS[sec], "data");
-        for (int i = 0; i < all.n; i++) any |= !strcmp(all.v[i].section, NET_SECTIONS[sec]);
+        for (int i = 0; i < all->n; i++) any |= !strcmp(all->v[i].section, NET_SECTIONS[sec]);
         if (!any) continue;
         clt_sb_printf(&t, "\n[%s]\n", NET_SECTIONS[sec]);
-        if (!strcmp(NET_SECTIONS[sec], "data")) clt_sb_printf(&t, "train = %s\nval = %s\n", train, val);
-        for (int i = 0; i < all.n; i++)
-            if (!strcmp(all.v[i].section, NET_SECTIONS[sec])) clt_sb_printf(&t, "%s = %s\n", all.v[i].key, all.v[i].value);
+        if (!strcmp(NET_SECTIONS[sec], "data")) clt_sb_printf(&t, "train = %s\nval = %s\n", in->train, in->val);
+        for (int i = 0; i < all->n; i++)
+            if (!strcmp(all->v[i].section, NET_SECTIONS[sec])) clt_sb_printf(&t, "%s = %s\n", all->v[i].key, all->v[i].value);
     }
     if (mode) {
         clt_sb_printf(&t, "\n[transfer]\n");
-        if (base_ckpt) clt_sb_printf(&t, "base = %s\n", base_ckpt);
+        if (in->base_ckpt) clt_sb_printf(&t, "base = %s\n", in->base_ckpt);
         clt_sb_printf(&t, "layers = %d\nmode = %s\n", ns->n, mode);
     }
-    clt_sb_printf(&t, "\n[study]\ntreatment = %s\nsplit = %s\n", ns->treatment, split);
+    clt_sb_printf(&t, "\n[study]\ntreatment = %s\nsplit = %s\n", ns->treatment, n->split);
     if (ns->base) clt_sb_printf(&t, "base = %c\n", ns->base);
     clt_sb_printf(&t, "target = %s\nrepeat = %d\n", n->target, ns->repeat);
     if (ns->per_class) clt_sb_printf(&t, "per_class = %ld\n", ns->per_class);
-    n->text = t.s;
+    return t.s;
+}
 
-    /* The trainer's own checks, now rather than hours into the study; max_iter is the cost. */
+/* The trainer's own checks, now rather than hours into the study; max_iter is the node's cost. */
+static int check_net_config(ctx *c, const net_spec *ns, clt_study_node *n, const net_inputs *in, const kvs *all,
+                            const char *mode) {
     clt_config cfg;
     clt_config_defaults(&cfg);
     int rc = 0;
-    for (int i = 0; i < all.n && rc == 0; i++) {
+    for (int i = 0; i < all->n && rc == 0; i++) {
         char set[1400];
-        snprintf(set, sizeof set, "%s.%s=%s", all.v[i].section, all.v[i].key, all.v[i].value);
+        snprintf(set, sizeof set, "%s.%s=%s", all->v[i].section, all->v[i].key, all->v[i].value);
         if (clt_config_set(&cfg, set) != 0) {
-            clt_error("%s: (for network %s)", all.v[i].where, id.s);
+            clt_error("%s: (for network %s)", all->v[i].where, n->id);
             rc = -1;
         }
     }
     if (rc == 0) {
-        snprintf(cfg.train, sizeof cfg.train, "%s", train);
-        snprintf(cfg.val, sizeof cfg.val, "%s", val);
+        snprintf(cfg.train, sizeof cfg.train, "%s", in->train);
+        snprintf(cfg.val, sizeof cfg.val, "%s", in->val);
         if (mode) {
             snprintf(cfg.mode, sizeof cfg.mode, "%s", mode);
             cfg.layers = ns->n;
-            if (base_ckpt) snprintf(cfg.base, sizeof cfg.base, "%s", base_ckpt);
+            if (in->base_ckpt) snprintf(cfg.base, sizeof cfg.base, "%s", in->base_ckpt);
         }
-        snprintf(cfg.source, sizeof cfg.source, "%s (network %s)", s->source, id.s);
+        snprintf(cfg.source, sizeof cfg.source, "%s (network %s)", c->s->source, n->id);
         rc = clt_config_validate(&cfg);
         if (cfg.test_interval > cfg.max_iter && !c->once++)
-            snprintf(c->once_example, sizeof c->once_example, "%s (test_interval %lld > max_iter %lld)", id.s,
+            snprintf(c->once_example, sizeof c->once_example, "%s (test_interval %lld > max_iter %lld)", n->id,
                      (long long)cfg.test_interval, (long long)cfg.max_iter);
     }
     n->cost = (double)cfg.max_iter;
     n->batch = cfg.batch;
     n->validations = (int)((cfg.max_iter + cfg.test_interval - 1) / cfg.test_interval) + (cfg.test_initialization ? 1 : 0);
+    return rc;
+}
+
+/* Each network's seed is a hash of the study seed and its id, so adding networks changes no other's. */
+static long long net_seed(const ctx *c, const char *id) {
+    uint64_t h = clt_fnv1a(CLT_FNV_INIT, &c->seed, sizeof c->seed);
+    h = clt_fnv1a(h, id, strlen(id));
+    return (long long)(h % 1000000000ULL) + 1;
+}
+
+static int expand_net(ctx *c, const net_spec *ns) {
+    clt_study_node *n = new_net_node(c, ns);
+    if (!n) return -1;
+    net_inputs in = {0};
+    if (net_inputs_and_deps(c, ns, n, &in) != 0) {
+        net_inputs_free(&in);
+        return -1;
+    }
+    kvs all = {0};
+    net_settings(c, ns->treatment, &all);
+    const char *mode = transfer_mode(ns->treatment, &in);
+    n->text = net_ini_text(c, ns, n, &in, &all, net_seed(c, n->id), mode);
+    int rc = check_net_config(c, ns, n, &in, &all, mode);
     free(all.v);
-    free(out);
-    free(train);
-    free(val);
-    free(base_ckpt);
+    net_inputs_free(&in);
     return rc;
 }
 
@@ -665,7 +703,7 @@ static int parse_term(const char *term, const char *where, const char *treatment
                           : "a transfer net's base and target are different halves (AnB, BnA)");
         return -1;
     }
-    if (term[len] == ':') return parse_int_list(term + len + 1, 1, 7, layers, nlayers, where, "layers");
+    if (term[len] == ':') return parse_key_list("split", treatment, term + len + 1, layers, nlayers, where, "layers");
     *layers = clt_malloc((size_t)ndflt * sizeof **layers);
     memcpy(*layers, dflt_layers, (size_t)ndflt * sizeof **layers);
     *nlayers = ndflt;
@@ -679,8 +717,6 @@ static int words(char *s, char **w, int max) {
     return n;
 }
 
-static const char *SPLIT_KEYS[] = {"random", "natman", "a", "b", "dissimilar", "base", "selffer", "selffer_ft",
-                                   "transfer", "transfer_ft", "random_frozen", "layers", "repeats"};
 
 static int valid_name(const char *s) {
     if (!*s || strlen(s) >= 32) return 0;
@@ -723,7 +759,7 @@ static int read_split(ctx *c, const char *section, clt_study_split *sp) {
     }
     if (r) {
         long seed;
-        if (get_long(es, section, "random", 0, 0, 4294967295L, &seed) != 0) return -1;
+        if (get_long(es, section, "random", 0, &seed) != 0) return -1;
         snprintf(sp->kind, sizeof sp->kind, "random");
         clt_sb sb = {0};
         clt_sb_printf(&sb, "%ld", seed);
@@ -745,13 +781,13 @@ static int expand_split(ctx *c, const char *section, const clt_study_split *sp, 
     int nlayers = 0, rc = 0;
     entry *le = find(es, section, "layers");
     if (le) {
-        if (parse_int_list(le->value, 1, 7, &layers, &nlayers, le->where, "layers") != 0) return -1;
+        if (parse_key_list(section, "layers", le->value, &layers, &nlayers, le->where, "layers") != 0) return -1;
     } else {
         layers = clt_malloc((size_t)nstudy_layers * sizeof *layers);
         memcpy(layers, study_layers, (size_t)nstudy_layers * sizeof *layers);
         nlayers = nstudy_layers;
     }
-    if (get_long(es, section, "repeats", study_repeats, 1, 1000, &repeats) != 0) {
+    if (get_long(es, section, "repeats", study_repeats, &repeats) != 0) {
         free(layers);
         return -1;
     }
@@ -807,7 +843,7 @@ static int expand_split(ctx *c, const char *section, const clt_study_split *sp, 
                           e->where, section, e->value);
                 rc = -1;
             } else if (e->value[1] == ':') {
-                if (parse_int_list(e->value + 2, 1, 7, &ls, &nls, e->where, "layers") != 0)
+                if (parse_key_list(section, "layers", e->value + 2, &ls, &nls, e->where, "layers") != 0)
                     rc = -1;
                 else
                     own = 1;
@@ -819,6 +855,15 @@ static int expand_split(ctx *c, const char *section, const clt_study_split *sp, 
             if (own) free(ls);
         }
     }
+    /* Base nets beyond the repeats measure the seed spread the report prints beside its verdicts;
+       no other network copies their layers. */
+    long base_repeats;
+    if (rc == 0 && get_long(es, section, "base_repeats", repeats, &base_repeats) != 0) rc = -1;
+    for (long r = repeats; rc == 0 && r < base_repeats; r++)
+        for (int i = 0; i < 2 && bases[i] && rc == 0; i++) {
+            net_spec ns = {"base", sp, 0, bases[i], 0, (int)r, 0};
+            rc = expand_net(c, &ns);
+        }
     free(layers);
     return rc;
 }
@@ -827,12 +872,12 @@ static int expand_whole(ctx *c, long study_repeats) {
     entries *es = c->es;
     long repeats, *rf = NULL, *red = NULL;
     int base, nrf = 0, nred = 0, rc = 0;
-    if (get_bool(es, "whole", "base", 0, &base) != 0 || get_long(es, "whole", "repeats", study_repeats, 1, 1000, &repeats) != 0)
+    if (get_bool(es, "whole", "base", 0, &base) != 0 || get_long(es, "whole", "repeats", study_repeats, &repeats) != 0)
         return -1;
     entry *e = find(es, "whole", "random_frozen");
-    if (e && parse_int_list(e->value, 1, 7, &rf, &nrf, e->where, "layers") != 0) return -1;
+    if (e && parse_key_list("whole", "random_frozen", e->value, &rf, &nrf, e->where, "layers") != 0) return -1;
     e = find(es, "whole", "reduced");
-    if (e && parse_int_list(e->value, 1, 100000000, &red, &nred, e->where, "examples per class") != 0) {
+    if (e && parse_key_list("whole", "reduced", e->value, &red, &nred, e->where, "examples per class") != 0) {
         free(rf);
         return -1;
     }
@@ -865,21 +910,25 @@ static int expand_whole(ctx *c, long study_repeats) {
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
+/* "base, selffer, …" for error messages. */
+static void treatment_names(clt_sb *b) {
+    for (int t = 0; t < CLT_TREATMENTS; t++) clt_sb_printf(b, "%s%s", t ? ", " : "", clt_treatment_name(t));
+}
+
 /* [treatment base transfer] → the overrides of both. */
 static int read_treatment_section(ctx *c, const char *section) {
     char *names = clt_strdup(section + strlen("treatment")), *w[8];
     int nw = words(names, w, 8), rc = 0;
+    clt_sb known = {0};
+    treatment_names(&known);
     if (nw == 0) {
-        clt_error("%s: [treatment] needs one or more treatment names: %s", c->s->source,
-                  "base selffer selffer_ft transfer transfer_ft random_frozen reduced");
+        clt_error("%s: [treatment] needs one or more treatment names: %s", c->s->source, known.s);
         rc = -1;
     }
     for (int k = 0; k < nw && rc == 0; k++) {
-        int ti = treatment_index(w[k]);
+        int ti = clt_treatment_index(w[k]);
         if (ti < 0) {
-            clt_error("%s: [%s]: unknown treatment '%s' (base, selffer, selffer_ft, transfer, transfer_ft, "
-                      "random_frozen, reduced)",
-                      c->s->source, section, w[k]);
+            clt_error("%s: [%s]: unknown treatment '%s' (%s)", c->s->source, section, w[k], known.s);
             rc = -1;
             break;
         }
@@ -901,6 +950,7 @@ static int read_treatment_section(ctx *c, const char *section) {
         }
     }
     free(names);
+    clt_sb_free(&known);
     return rc;
 }
 
@@ -936,22 +986,9 @@ static void sort_by_stage(clt_study *s) {
 }
 
 static int known_key(const char *section, const char *key) {
-    static const char *STUDY[] = {"name", "output", "seed", "repeats", "layers", "jobs", "description"};
-    static const char *SOURCE[] = {"kind", "input", "val_list", "val_root", "classes", "packs", "seed", "options"};
-    static const char *REPORT[] = {"best", "tolerance"};
-    static const char *WHOLE[] = {"base", "random_frozen", "reduced", "repeats"};
-    const char **list = NULL;
-    size_t n = 0;
-#define USE(a) (list = (a), n = CLT_ARRAY_LEN(a))
-    if (!strcmp(section, "study")) USE(STUDY);
-    else if (!strcmp(section, "source")) USE(SOURCE);
-    else if (!strcmp(section, "report")) USE(REPORT);
-    else if (!strcmp(section, "whole")) USE(WHOLE);
-    else if (starts_with(section, "split ")) USE(SPLIT_KEYS);
-#undef USE
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(list[i], key)) return 1;
-    return 0;
+    return (!strcmp(section, "study") || !strcmp(section, "source") || !strcmp(section, "report") ||
+            !strcmp(section, "whole") || starts_with(section, "split ")) &&
+           clt_study_key_find(section, key) != NULL;
 }
 
 static int known_section(const char *s) {
@@ -1019,9 +1056,8 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
     s->run_dir = path_for(&c, run);
     clt_sb_free(&dflt_out);
     long jobs, repeats, best;
-    if (get_long(&es, "study", "seed", 1, 0, 2147483647L, &c.seed) != 0 ||
-        get_long(&es, "study", "repeats", 1, 1, 1000, &repeats) != 0 ||
-        get_long(&es, "study", "jobs", 1, 1, 4096, &jobs) != 0 || get_long(&es, "report", "best", 10, 1, 100000, &best) != 0) {
+    if (get_long(&es, "study", "seed", 1, &c.seed) != 0 || get_long(&es, "study", "repeats", 1, &repeats) != 0 ||
+        get_long(&es, "study", "jobs", 1, &jobs) != 0 || get_long(&es, "report", "best", 10, &best) != 0) {
         rc = -1;
         goto out;
     }
@@ -1044,7 +1080,7 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
     long *layers;
     int nlayers;
     entry *le = find(&es, "study", "layers");
-    if (parse_int_list(le ? le->value : "1-7", 1, 7, &layers, &nlayers, le ? le->where : path, "layers") != 0) {
+    if (parse_key_list("study", "layers", le ? le->value : "1-7", &layers, &nlayers, le ? le->where : path, "layers") != 0) {
         rc = -1;
         goto out;
     }
@@ -1073,8 +1109,8 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
         c.val_list = val_list ? path_for(&c, val_list->value) : NULL;
         c.val_root = val_root ? path_for(&c, val_root->value) : NULL;
         c.options = (char *)get(&es, "source", "options", "");
-        if (get_long(&es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, 2, 1000000, &c.classes) != 0 ||
-            get_long(&es, "source", "seed", 0, 0, 4294967295L, &c.subset_seed) != 0)
+        if (get_long(&es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, &c.classes) != 0 ||
+            get_long(&es, "source", "seed", 0, &c.subset_seed) != 0)
             rc = -1;
         char *packs_default = clt_path_join(run, "data");
         s->packs_dir = path_for(&c, get(&es, "source", "packs", packs_default));
@@ -1155,7 +1191,7 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
     if (rc == 0) sort_by_stage(s);
 out:
     free(run);
-    for (int i = 0; i < 7; i++) free(c.per_treatment[i].v);
+    for (int i = 0; i < CLT_TREATMENTS; i++) free(c.per_treatment[i].v);
     free(c.defaults.v);
     free(c.net_sets.v);
     free(c.input);
