@@ -15,6 +15,7 @@
 
 #include "data/pack.h"
 #include "net/config.h"
+#include "net/treatment.h"
 #include "util/strbuf.h"
 #include "util/util.h"
 
@@ -318,11 +319,10 @@ static void walk(gather *g, const char *dir, int depth) {
     free(names);
 }
 
+/* The list's order (net/treatment.h); unknown treatments last. */
 static int treatment_rank(const char *t) {
-    static const char *ORDER[] = {"base", "selffer", "selffer_ft", "transfer", "transfer_ft", "random_frozen", "reduced"};
-    for (size_t i = 0; i < CLT_ARRAY_LEN(ORDER); i++)
-        if (!strcmp(ORDER[i], t)) return (int)i;
-    return 99;
+    int i = clt_treatment_index(t);
+    return i < 0 ? CLT_TREATMENTS : i;
 }
 
 static int cmp_result(const void *pa, const void *pb) {

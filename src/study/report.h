@@ -4,6 +4,8 @@
 #ifndef CLT_REPORT_H
 #define CLT_REPORT_H
 
+#include "net/treatment.h"
+
 /* argv[0] is "report"; returns the process exit status. */
 int clt_report_main(int argc, char **argv);
 
@@ -45,7 +47,9 @@ int clt_report_read_metrics(const char *path, double **top1, int *n, long long *
 int clt_report_read_reference(const char *path, clt_result **out, int *n);
 
 /* What the report computes from a set of results; NaN marks what the data cannot give. */
-enum { CLT_F2_BASE, CLT_F2_SELFFER, CLT_F2_SELFFER_FT, CLT_F2_TRANSFER, CLT_F2_TRANSFER_FT, CLT_F2_SERIES };
+/* Figure 2's series are the first five treatments, so clt_treatment_name(series) names each. */
+enum { CLT_F2_BASE = CLT_T_BASE, CLT_F2_SELFFER = CLT_T_SELFFER, CLT_F2_SELFFER_FT = CLT_T_SELFFER_FT,
+       CLT_F2_TRANSFER = CLT_T_TRANSFER, CLT_F2_TRANSFER_FT = CLT_T_TRANSFER_FT, CLT_F2_SERIES };
 enum { CLT_FINDINGS = 7 };
 
 /* Error ratios compare nets trained toward tasks of different difficulty (a 97% half and a 78%

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/treatment.h"
 #include "study/report.h"
 #include "util/util.h"
 
@@ -80,7 +81,6 @@ static void add(acc *a, double v) {
 }
 static double mean(const acc *a) { return a->n ? a->sum / a->n : NAN; }
 
-static const char *SERIES_TREATMENT[CLT_F2_SERIES] = {"base", "selffer", "selffer_ft", "transfer", "transfer_ft"};
 
 static void figure2(const clt_result *r, int n, double whole_base, clt_analysis *a) {
     acc m[CLT_F2_SERIES][8], d[CLT_F2_SERIES][8], base = {0, 0};
@@ -89,7 +89,7 @@ static void figure2(const clt_result *r, int n, double whole_base, clt_analysis 
     for (int i = 0; i < n; i++) {
         if (!usable(&r[i]) || !similar(&r[i])) continue;
         for (int s = 0; s < CLT_F2_SERIES; s++) {
-            if (!is(&r[i], SERIES_TREATMENT[s])) continue;
+            if (!is(&r[i], clt_treatment_name(s))) continue;
             int k = s == CLT_F2_BASE ? 0 : r[i].n;
             if (k < 0 || k > 7) continue;
             add(&m[s][k], r[i].metric);

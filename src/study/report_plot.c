@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/treatment.h"
 #include "study/report.h"
 #include "util/strbuf.h"
 #include "util/util.h"
@@ -22,7 +23,6 @@ static const char *SERIES_STYLE[CLT_F2_SERIES] = {
     "pt 6 ps 1.6 lc rgb 'black'",   "pt 7 ps 1.1 lc rgb '#1c3f94'", "pt 7 ps 1.1 lc rgb '#7fb1ea'",
     "pt 13 ps 1.3 lc rgb '#a01c1c'", "pt 13 ps 1.3 lc rgb '#f28b82'"};
 static const char *SERIES_TITLE[CLT_F2_SERIES] = {"baseB", "selffer BnB", "selffer BnB+", "transfer AnB", "transfer AnB+"};
-static const char *SERIES_TREATMENT[CLT_F2_SERIES] = {"base", "selffer", "selffer_ft", "transfer", "transfer_ft"};
 static const double SERIES_OFFSET[CLT_F2_SERIES] = {0, -0.2, -0.1, 0.1, 0.2};
 #define DIS_STYLE(t) ((t) ? "pt 15 ps 1.3 lc rgb '#e07b00'" : "pt 15 ps 1.3 lc rgb '#8a4b00'")
 #define RF_STYLE "pt 5 ps 1.1 lc rgb '#666666'"
@@ -87,7 +87,7 @@ static void fig2_panel(clt_sb *out, const clt_result *r, int n, const clt_analys
         int rows = 0;
         for (int i = 0; i < n; i++) {
             const clt_result *x = &r[i];
-            if (!isfinite(x->metric) || !similar(x) || strcmp(x->treatment, SERIES_TREATMENT[s])) continue;
+            if (!isfinite(x->metric) || !similar(x) || strcmp(x->treatment, clt_treatment_name(s))) continue;
             int k = s == CLT_F2_BASE ? 0 : x->n;
             clt_sb_printf(&p.data, "%.2f %.6f\n", k + SERIES_OFFSET[s], x->metric);
             rows++;

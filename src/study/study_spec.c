@@ -1014,6 +1014,202 @@ static char *default_tool(const char *name) {
     return p;
 }
 
+/* The file's settings and the -s overrides; every section must be one the study knows. */
+static int read_entries(entries *es, const char *path, const clt_study_options *opt) {
+    int rc = read_study_file(es, path);
+    for (int i = 0; rc == 0 && i < opt->nsets; i++) rc = add_override(es, opt->sets[i]);
+    /* A value continued on indented lines is one value, its lines joined by a space; only the
+       description keeps them, for the report. A newline must not reach a generated file (net.ini,
+       prepare.sh, a Makefile), where it would end the value and start a setting of its own. */
+    for (int i = 0; i < es->n; i++)
+        if (strcmp(es->e[i].section, "study") || strcmp(es->e[i].key, "description"))
+            for (char *q = es->e[i].value; *q; q++)
+                if (*q == '\n' || *q == '\r') *q = ' ';
+    for (int i = 0; rc == 0 && i < es->n; i++)
+        if (!known_section(es->e[i].section)) {
+            clt_error("%s: unknown section [%s] (study, source, report, split NAME, whole, treatment NAMES, "
+                      "device, data, net, solver)",
+                      es->e[i].where, es->e[i].section);
+            rc = -1;
+        }
+    return rc;
+}
+
+/* What [study] and [report] hold besides the layers and repeats: name, run folder, seed, jobs, the
+   metric's K, τ and the description. */
+static int read_study_section(ctx *c, const char *path, char **run, long *repeats) {
+    clt_study *s = c->s;
+    entries *es = c->es;
+    char *stem = file_stem(path);
+    snprintf(s->name, sizeof s->name, "%s", get(es, "study", "name", stem));
+    free(stem);
+    if (!valid_name(s->name)) {
+        clt_error("%s: [study] name '%s': use letters, digits, '_' and '-'", path, s->name);
+        return -1;
+    }
+    clt_sb dflt_out = {0};
+    clt_sb_printf(&dflt_out, "runs/%s", s->name);
+    *run = clt_strdup(c->opt->run_dir ? c->opt->run_dir : get(es, "study", "output", dflt_out.s));
+    s->run_dir = path_for(c, *run);
+    clt_sb_free(&dflt_out);
+    long jobs, best;
+    if (get_long(es, "study", "seed", 1, &c->seed) != 0 || get_long(es, "study", "repeats", 1, repeats) != 0 ||
+        get_long(es, "study", "jobs", 1, &jobs) != 0 || get_long(es, "report", "best", 10, &best) != 0)
+        return -1;
+    s->jobs = (int)jobs;
+    s->best = (int)best;
+    const char *desc = get(es, "study", "description", NULL);
+    s->description = desc ? clt_strdup(desc) : NULL;
+    entry *tol = find(es, "report", "tolerance");
+    const clt_study_key *k = clt_study_key_find("report", "tolerance");
+    s->tolerance = 0.005;
+    if (tol) {
+        char *end;
+        s->tolerance = strtod(tol->value, &end);
+        if (end == tol->value || *end || !(s->tolerance >= k->min && s->tolerance < k->max)) {
+            clt_error("%s: [report] tolerance = '%s': expected a fraction of top-1 in [%g, %g), e.g. 0.005", tol->where,
+                      tol->value, k->min, k->max);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* [source]: where the data comes from and where prepared data goes. */
+static int read_source_section(ctx *c, const char *path, const char *run) {
+    entries *es = c->es;
+    entry *kind = find(es, "source", "kind");
+    if (!kind || (strcmp(kind->value, "fmnist") && strcmp(kind->value, "imagenet"))) {
+        clt_error("%s: [source] kind must be fmnist or imagenet", kind ? kind->where : path);
+        return -1;
+    }
+    entry *input = find(es, "source", "input"), *val_list = find(es, "source", "val_list"),
+          *val_root = find(es, "source", "val_root");
+    if (!strcmp(kind->value, "imagenet") && (!input || !val_list || !val_root)) {
+        clt_error("%s: [source] kind = imagenet needs input (the ILSVRC2012 train folder, one folder per wnid), "
+                  "val_list (Caffe-style 'file label' lines) and val_root (the folder of the validation images)",
+                  kind->where);
+        return -1;
+    }
+    if (!strcmp(kind->value, "fmnist") && (val_list || val_root)) {
+        clt_error("%s: [source] val_list and val_root are for kind = imagenet", (val_list ? val_list : val_root)->where);
+        return -1;
+    }
+    c->source_kind = kind->value;
+    c->input = input ? path_for(c, input->value) : NULL;
+    c->val_list = val_list ? path_for(c, val_list->value) : NULL;
+    c->val_root = val_root ? path_for(c, val_root->value) : NULL;
+    c->options = (char *)get(es, "source", "options", "");
+    int rc = 0;
+    if (get_long(es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, &c->classes) != 0 ||
+        get_long(es, "source", "seed", 0, &c->subset_seed) != 0)
+        rc = -1;
+    char *packs_default = clt_path_join(run, "data");
+    c->s->packs_dir = path_for(c, get(es, "source", "packs", packs_default));
+    free(packs_default);
+    c->data_tool = c->opt->data_tool ? clt_strdup(c->opt->data_tool) : default_tool("cltransfer-data");
+    return rc;
+}
+
+/* One "-S section.key=value" into the settings every network gets last. */
+static int add_net_set(ctx *c, const char *set) {
+    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+    char sec[16], key[64];
+    if (!dot || !eq || dot > eq || (size_t)(dot - set) >= sizeof sec || (size_t)(eq - dot - 1) >= sizeof key) {
+        clt_error("-S %s: expected section.key=value", set);
+        return -1;
+    }
+    snprintf(sec, sizeof sec, "%.*s", (int)(dot - set), set);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    char where[1100];
+    snprintf(where, sizeof where, "-S %s", set);
+    if (check_net_setting(sec, key, eq + 1, where) != 0) return -1;
+    kvs_set(&c->net_sets, sec, key, eq + 1, set);
+    return 0;
+}
+
+/* The network settings: [device] [data] [net] [solver], the [treatment ...] overrides, then -S. */
+static int read_network_settings(ctx *c) {
+    entries *es = c->es;
+    int rc = 0;
+    for (int i = 0; i < es->n && rc == 0; i++) {
+        entry *e = &es->e[i];
+        for (size_t k = 0; k < CLT_ARRAY_LEN(NET_SECTIONS); k++)
+            if (!strcmp(e->section, NET_SECTIONS[k])) {
+                e->used = 1;
+                rc = check_net_setting(e->section, e->key, e->value, e->where);
+                if (rc == 0) kvs_set(&c->defaults, e->section, e->key, e->value, e->where);
+            }
+    }
+    for (int i = 0; i < es->n && rc == 0; i++) {
+        if (!starts_with(es->e[i].section, "treatment") || es->e[i].used) continue;
+        rc = read_treatment_section(c, es->e[i].section);
+    }
+    for (int i = 0; i < c->opt->nnet_sets && rc == 0; i++) rc = add_net_set(c, c->opt->net_sets[i]);
+    return rc;
+}
+
+/* Splits in file order, each with its data node; then the whole dataset; then their networks. */
+static int expand_all(ctx *c, const long *layers, int nlayers, long repeats) {
+    clt_study *s = c->s;
+    entries *es = c->es;
+    int rc = 0;
+    for (int i = 0; i < es->n && rc == 0; i++) {
+        const char *sec = es->e[i].section;
+        if (!starts_with(sec, "split ")) continue;
+        int seen = 0;
+        for (int k = 0; k < s->nsplits; k++) seen |= !strcmp(s->splits[k].name, sec + 6);
+        if (seen) continue;
+        s->splits = clt_realloc(s->splits, (size_t)(s->nsplits + 1) * sizeof *s->splits);
+        clt_study_split *sp = &s->splits[s->nsplits++];
+        memset(sp, 0, sizeof *sp);
+        rc = read_split(c, sec, sp);
+        if (rc == 0) rc = add_data_node(c, sp->name, DATA_SPLIT, sp, 0, NULL);
+    }
+    int whole_data = 0;
+    for (int i = 0; i < es->n; i++) whole_data |= !strcmp(es->e[i].section, "whole");
+    if (rc == 0 && whole_data) rc = add_data_node(c, "whole", DATA_WHOLE, NULL, 0, NULL);
+    for (int k = 0; k < s->nsplits && rc == 0; k++) {
+        char sec[64];
+        snprintf(sec, sizeof sec, "split %s", s->splits[k].name);
+        rc = expand_split(c, sec, &s->splits[k], layers, nlayers, repeats);
+    }
+    if (rc == 0 && whole_data) rc = expand_whole(c, repeats);
+    return rc;
+}
+
+/* After expansion: no key left unread, at least one network, a word on nets that validate once. */
+static int check_expanded(ctx *c, const char *path) {
+    clt_study *s = c->s;
+    entries *es = c->es;
+    for (int i = 0; i < es->n; i++) {
+        entry *e = &es->e[i];
+        if (e->used || known_key(e->section, e->key)) continue;
+        clt_error("%s: unknown key '%s' in [%s]", e->where, e->key, e->section);
+        return -1;
+    }
+    int nets = 0;
+    for (int i = 0; i < s->nnodes; i++) nets += s->nodes[i].kind == CLT_NODE_NET;
+    if (!nets) {
+        clt_error("%s: the study has no networks: add a [split NAME] or [whole] section", path);
+        return -1;
+    }
+    if (c->once)
+        clt_warn("%s: %d networks validate only once, e.g. %s: their metric is that one value", path, c->once,
+                 c->once_example);
+    return 0;
+}
+
+static void ctx_free(ctx *c) {
+    for (int i = 0; i < CLT_TREATMENTS; i++) free(c->per_treatment[i].v);
+    free(c->defaults.v);
+    free(c->net_sets.v);
+    free(c->input);
+    free(c->val_list);
+    free(c->val_root);
+    free(c->data_tool);
+}
+
 int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt) {
     memset(s, 0, sizeof *s);
     char *run = NULL;
@@ -1022,182 +1218,23 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
     c.s = s;
     c.es = &es;
     c.opt = opt;
-    int rc = read_study_file(&es, path);
-    for (int i = 0; rc == 0 && i < opt->nsets; i++) rc = add_override(&es, opt->sets[i]);
-    /* A value continued on indented lines is one value, its lines joined by a space; only the
-       description keeps them, for the report. A newline must not reach a generated file (net.ini,
-       prepare.sh, a Makefile), where it would end the value and start a setting of its own. */
-    for (int i = 0; i < es.n; i++)
-        if (strcmp(es.e[i].section, "study") || strcmp(es.e[i].key, "description"))
-            for (char *q = es.e[i].value; *q; q++)
-                if (*q == '\n' || *q == '\r') *q = ' ';
-    for (int i = 0; rc == 0 && i < es.n; i++)
-        if (!known_section(es.e[i].section)) {
-            clt_error("%s: unknown section [%s] (study, source, report, split NAME, whole, treatment NAMES, "
-                      "device, data, net, solver)",
-                      es.e[i].where, es.e[i].section);
-            rc = -1;
-        }
+    long *layers = NULL, repeats = 1;
+    int nlayers = 0;
+    int rc = read_entries(&es, path, opt);
     s->source = clt_strdup(path);
-    if (rc != 0) goto out;
-
-    /* [study] */
-    char *stem = file_stem(path);
-    snprintf(s->name, sizeof s->name, "%s", get(&es, "study", "name", stem));
-    free(stem);
-    if (!valid_name(s->name)) {
-        clt_error("%s: [study] name '%s': use letters, digits, '_' and '-'", path, s->name);
-        rc = -1;
-        goto out;
-    }
-    clt_sb dflt_out = {0};
-    clt_sb_printf(&dflt_out, "runs/%s", s->name);
-    run = clt_strdup(opt->run_dir ? opt->run_dir : get(&es, "study", "output", dflt_out.s));
-    s->run_dir = path_for(&c, run);
-    clt_sb_free(&dflt_out);
-    long jobs, repeats, best;
-    if (get_long(&es, "study", "seed", 1, &c.seed) != 0 || get_long(&es, "study", "repeats", 1, &repeats) != 0 ||
-        get_long(&es, "study", "jobs", 1, &jobs) != 0 || get_long(&es, "report", "best", 10, &best) != 0) {
-        rc = -1;
-        goto out;
-    }
-    s->jobs = (int)jobs;
-    s->best = (int)best;
-    const char *desc = get(&es, "study", "description", NULL);
-    s->description = desc ? clt_strdup(desc) : NULL;
-    entry *tol = find(&es, "report", "tolerance");
-    s->tolerance = 0.005;
-    if (tol) {
-        char *end;
-        s->tolerance = strtod(tol->value, &end);
-        if (end == tol->value || *end || !(s->tolerance >= 0 && s->tolerance < 1)) {
-            clt_error("%s: [report] tolerance = '%s': expected a fraction of top-1 in [0, 1), e.g. 0.005", tol->where,
-                      tol->value);
-            rc = -1;
-            goto out;
-        }
-    }
-    long *layers;
-    int nlayers;
-    entry *le = find(&es, "study", "layers");
-    if (parse_key_list("study", "layers", le ? le->value : "1-7", &layers, &nlayers, le ? le->where : path, "layers") != 0) {
-        rc = -1;
-        goto out;
-    }
-
-    /* [source] */
-    entry *kind = find(&es, "source", "kind");
-    if (!kind || (strcmp(kind->value, "fmnist") && strcmp(kind->value, "imagenet"))) {
-        clt_error("%s: [source] kind must be fmnist or imagenet", kind ? kind->where : path);
-        rc = -1;
-    }
-    entry *input = find(&es, "source", "input"), *val_list = find(&es, "source", "val_list"),
-          *val_root = find(&es, "source", "val_root");
-    if (rc == 0 && !strcmp(kind->value, "imagenet") && (!input || !val_list || !val_root)) {
-        clt_error("%s: [source] kind = imagenet needs input (the ILSVRC2012 train folder, one folder per wnid), "
-                  "val_list (Caffe-style 'file label' lines) and val_root (the folder of the validation images)",
-                  kind->where);
-        rc = -1;
-    }
-    if (rc == 0 && !strcmp(kind->value, "fmnist") && (val_list || val_root)) {
-        clt_error("%s: [source] val_list and val_root are for kind = imagenet", (val_list ? val_list : val_root)->where);
-        rc = -1;
-    }
+    if (rc == 0) rc = read_study_section(&c, path, &run, &repeats);
     if (rc == 0) {
-        c.source_kind = kind->value;
-        c.input = input ? path_for(&c, input->value) : NULL;
-        c.val_list = val_list ? path_for(&c, val_list->value) : NULL;
-        c.val_root = val_root ? path_for(&c, val_root->value) : NULL;
-        c.options = (char *)get(&es, "source", "options", "");
-        if (get_long(&es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, &c.classes) != 0 ||
-            get_long(&es, "source", "seed", 0, &c.subset_seed) != 0)
-            rc = -1;
-        char *packs_default = clt_path_join(run, "data");
-        s->packs_dir = path_for(&c, get(&es, "source", "packs", packs_default));
-        free(packs_default);
-        c.data_tool = opt->data_tool ? clt_strdup(opt->data_tool) : default_tool("cltransfer-data");
+        entry *le = find(&es, "study", "layers");
+        rc = parse_key_list("study", "layers", le ? le->value : "1-7", &layers, &nlayers, le ? le->where : path, "layers");
     }
-
-    /* Network defaults, treatment overrides, -S. */
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        entry *e = &es.e[i];
-        for (size_t k = 0; k < CLT_ARRAY_LEN(NET_SECTIONS); k++)
-            if (!strcmp(e->section, NET_SECTIONS[k])) {
-                e->used = 1;
-                rc = check_net_setting(e->section, e->key, e->value, e->where);
-                if (rc == 0) kvs_set(&c.defaults, e->section, e->key, e->value, e->where);
-            }
-    }
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        if (!starts_with(es.e[i].section, "treatment") || es.e[i].used) continue;
-        rc = read_treatment_section(&c, es.e[i].section);
-    }
-    for (int i = 0; i < opt->nnet_sets && rc == 0; i++) {
-        const char *set = opt->net_sets[i], *dot = strchr(set, '.'), *eq = strchr(set, '=');
-        char sec[16], key[64];
-        if (!dot || !eq || dot > eq || (size_t)(dot - set) >= sizeof sec || (size_t)(eq - dot - 1) >= sizeof key) {
-            clt_error("-S %s: expected section.key=value", set);
-            rc = -1;
-            break;
-        }
-        snprintf(sec, sizeof sec, "%.*s", (int)(dot - set), set);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-        char where[1100];
-        snprintf(where, sizeof where, "-S %s", set);
-        rc = check_net_setting(sec, key, eq + 1, where);
-        if (rc == 0) kvs_set(&c.net_sets, sec, key, eq + 1, set);
-    }
-
-    /* Splits in file order, each with its data node; then the whole dataset. */
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        const char *sec = es.e[i].section;
-        if (!starts_with(sec, "split ")) continue;
-        int seen = 0;
-        for (int k = 0; k < s->nsplits; k++) seen |= !strcmp(s->splits[k].name, sec + 6);
-        if (seen) continue;
-        s->splits = clt_realloc(s->splits, (size_t)(s->nsplits + 1) * sizeof *s->splits);
-        clt_study_split *sp = &s->splits[s->nsplits++];
-        memset(sp, 0, sizeof *sp);
-        rc = read_split(&c, sec, sp);
-        if (rc == 0) rc = add_data_node(&c, sp->name, DATA_SPLIT, sp, 0, NULL);
-    }
-    int whole_data = 0;
-    for (int i = 0; i < es.n; i++) whole_data |= !strcmp(es.e[i].section, "whole");
-    if (rc == 0 && whole_data) rc = add_data_node(&c, "whole", DATA_WHOLE, NULL, 0, NULL);
-    for (int k = 0; k < s->nsplits && rc == 0; k++) {
-        char sec[64];
-        snprintf(sec, sizeof sec, "split %s", s->splits[k].name);
-        rc = expand_split(&c, sec, &s->splits[k], layers, nlayers, repeats);
-    }
-    if (rc == 0 && whole_data) rc = expand_whole(&c, repeats);
-    free(layers);
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        entry *e = &es.e[i];
-        if (e->used || known_key(e->section, e->key)) continue;
-        clt_error("%s: unknown key '%s' in [%s]", e->where, e->key, e->section);
-        rc = -1;
-    }
-    if (rc == 0) {
-        int nets = 0;
-        for (int i = 0; i < s->nnodes; i++) nets += s->nodes[i].kind == CLT_NODE_NET;
-        if (!nets) {
-            clt_error("%s: the study has no networks: add a [split NAME] or [whole] section", path);
-            rc = -1;
-        }
-    }
-    if (rc == 0 && c.once)
-        clt_warn("%s: %d networks validate only once, e.g. %s: their metric is that one value", path, c.once,
-                 c.once_example);
+    if (rc == 0) rc = read_source_section(&c, path, run);
+    if (rc == 0) rc = read_network_settings(&c);
+    if (rc == 0) rc = expand_all(&c, layers, nlayers, repeats);
+    if (rc == 0) rc = check_expanded(&c, path);
     if (rc == 0) sort_by_stage(s);
-out:
+    free(layers);
     free(run);
-    for (int i = 0; i < CLT_TREATMENTS; i++) free(c.per_treatment[i].v);
-    free(c.defaults.v);
-    free(c.net_sets.v);
-    free(c.input);
-    free(c.val_list);
-    free(c.val_root);
-    free(c.data_tool);
+    ctx_free(&c);
     entries_free(&es);
     if (rc != 0) clt_study_free(s);
     return rc;
