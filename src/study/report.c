@@ -23,8 +23,6 @@
    net, yet Figure 3 normalises the random-frozen nets by it. */
 #define PAPER_WHOLE_BASE 0.575
 
-int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_analysis *ours, const clt_result *ref,
-                     int nref, const clt_analysis *paper, const char *gnuplot, char *why, size_t why_size);
 
 /* ---------- reading ---------- */
 
@@ -530,7 +528,7 @@ static void counts_table(clt_sb *b, const clt_result *r, int n) {
 
 static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, const clt_result *r, int n, int used, int best,
                            double tau, const clt_analysis *a, const clt_result *ref, int nref, const clt_analysis *p,
-                           const char *ref_path, int plotted, const char *plot_why) {
+                           const char *ref_path, int plotted, int fig1, const char *plot_why) {
     int have = ref != NULL;
     clt_sb_printf(b, "# Transfer study report%s%s\n\n", no->study[0] ? ": " : "", no->study);
     if (no->description.len) clt_sb_printf(b, "%s\n\n", no->description.s);
@@ -565,6 +563,13 @@ static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, cons
     clt_sb_printf(b, ".\n\n");
     write_findings(b, a, p, have, tau);
 
+    if (fig1)
+        clt_sb_printf(b, "## Figure 1: the first layer's filters\n\n![Figure 1](fig1.png)\n\n"
+                         "conv1's filters (each scaled to its own range) of the base nets and of the fine-tuned transfer "
+                         "net with the largest n, beside the base net it copied them from: the paper's opening point is "
+                         "that such first-layer features (edges, blobs, Gabor-like patterns) appear in every net trained "
+                         "on natural images, whatever the task, which makes them general. Fine-tuning leaves them close "
+                         "to the copied ones.\n\n");
     clt_sb_printf(b, "## Figure 2: the random split%s\n\n", "");
     if (plotted) clt_sb_printf(b, "![Figure 2](fig2.png)\n\n");
     clt_sb_printf(b,
@@ -631,7 +636,8 @@ static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, cons
     counts_table(b, r, n);
     clt_sb_printf(b, "\n## Files\n\n- `results.csv`: one row per network (metric = `top1_mean_best%d`).\n", best);
     if (plotted)
-        clt_sb_printf(b, "- `fig2.png`, `fig3.png`; their gnuplot scripts, with the data inline, in `plots/`.\n");
+        clt_sb_printf(b, "- %s`fig2.png`, `fig3.png`; their gnuplot scripts, with the data inline, in `plots/`.\n",
+                      fig1 ? "`fig1.png`, " : "");
     else
         clt_sb_printf(b, "- Figures skipped: %s.\n", plot_why);
 }
@@ -687,13 +693,14 @@ int clt_report_folder(const char *run_dir, const clt_report_options *opt) {
 
     char why[256] = "";
     const char *gp = opt->gnuplot ? opt->gnuplot : getenv("CLTRANSFER_GNUPLOT");
-    int plotted = clt_report_plots(run_dir, use, g.n, &ours, ref, nref, ref ? &paper : NULL, gp && *gp ? gp : "gnuplot",
-                                   why, sizeof why) == 0;
+    int fig1 = 0;
+    int plotted = clt_report_plots(run_dir, root, use, g.n, &ours, ref, nref, ref ? &paper : NULL, gp && *gp ? gp : "gnuplot",
+                                   &fig1, why, sizeof why) == 0;
     if (!plotted && !opt->quiet) clt_warn("figures skipped: %s", why);
 
     clt_sb md = {0};
     write_markdown(&md, run_dir, &no, g.r, g.n, used, best, tau, &ours, ref, nref, ref ? &paper : NULL,
-                   ref_path ? ref_path : "", plotted, why);
+                   ref_path ? ref_path : "", plotted, fig1, why);
     char *md_path = clt_path_join(run_dir, "report.md");
     rc = clt_write_file_atomic(md_path, md.s, md.len);
     if (rc == 0 && !opt->quiet) {

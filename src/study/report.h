@@ -99,4 +99,17 @@ void clt_report_analyse(const clt_result *r, int n, double tolerance, double who
 
 extern const char *const CLT_FINDING_NAMES[CLT_FINDINGS];
 
+/* Between the report's files. */
+#include "util/strbuf.h"
+
+/* Figures 1–3 into run_dir (fig1.png, fig2.png, fig3.png; scripts in plots/). nets_root is where
+   the networks' folders are (results' network names are relative to it). *fig1 says whether
+   Figure 1 was drawn (it needs finished base nets' checkpoints). Returns 0, or -1 with why. */
+int clt_report_plots(const char *run_dir, const char *nets_root, const clt_result *r, int n, const clt_analysis *ours,
+                     const clt_result *ref, int nref, const clt_analysis *paper, const char *gnuplot, int *fig1, char *why,
+                     size_t why_size);
+/* Figure 1's gnuplot script into out, drawing png: conv1's filters of the base nets of the first
+   similar split and of its fine-tuned transfer net with the largest n. Returns the panels drawn. */
+int clt_report_filters_script(clt_sb *out, const char *nets_root, const clt_result *r, int n, const char *png);
+
 #endif

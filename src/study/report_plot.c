@@ -13,8 +13,6 @@
 #include "util/strbuf.h"
 #include "util/util.h"
 
-int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_analysis *ours, const clt_result *ref,
-                     int nref, const clt_analysis *paper, const char *gnuplot, char *why, size_t why_size);
 
 /* The paper's markers: white circles for the bases, blue for selffer, red for transfer (dark
    frozen, light fine-tuned), orange hexagons (gnuplot's closest: pentagons) for the dissimilar
@@ -225,8 +223,10 @@ static int render(const char *gnuplot, const char *dir, const char *name, const 
     return rc;
 }
 
-int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_analysis *ours, const clt_result *ref,
-                     int nref, const clt_analysis *paper, const char *gnuplot, char *why, size_t why_size) {
+int clt_report_plots(const char *run_dir, const char *nets_root, const clt_result *r, int n, const clt_analysis *ours,
+                     const clt_result *ref, int nref, const clt_analysis *paper, const char *gnuplot, int *fig1, char *why,
+                     size_t why_size) {
+    *fig1 = 0;
     char *prog = find_program(gnuplot);
     if (!prog) {
         snprintf(why, why_size, "%s not found (Debian: apt-get install gnuplot-nox)", gnuplot);
@@ -255,6 +255,14 @@ int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_
     clt_sb_printf(&f3, "unset multiplot\n");
     if (rc == 0) rc = render(prog, dir, "fig3", &f3, png3, why, why_size);
 
+    char *png1 = clt_path_join(run_dir, "fig1.png");
+    clt_sb f1 = {0};
+    if (rc == 0 && clt_report_filters_script(&f1, nets_root, r, n, png1) > 0) {
+        rc = render(prog, dir, "fig1", &f1, png1, why, why_size);
+        *fig1 = rc == 0;
+    }
+    clt_sb_free(&f1);
+    free(png1);
     clt_sb_free(&f2);
     clt_sb_free(&f3);
     free(dir);
