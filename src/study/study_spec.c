@@ -335,6 +335,7 @@ typedef struct ctx {
     char *data_tool;
     int once;               /* networks that validate only at their end */
     char once_example[160];
+    char budget[4][32];     /* the solver settings [study] iterations and validations derive */
 } ctx;
 
 static char *path_for(const ctx *c, const char *p) {
@@ -1128,10 +1129,35 @@ static int add_net_set(ctx *c, const char *set) {
     return 0;
 }
 
-/* The network settings: [device] [data] [net] [solver], the [treatment ...] overrides, then -S. */
+/* [study] iterations = N and validations = V, the budget in one place: every network trains N
+   iterations with the lr drop (solver.stepsize) at 2/3 of them, validates V times, evenly spaced,
+   the last at the end, and snapshots at each validation. A [solver] key set in the file wins. */
+static int derive_budget(ctx *c) {
+    entries *es = c->es;
+    entry *it = find(es, "study", "iterations");
+    long iterations, validations;
+    if (get_long(es, "study", "iterations", 0, &iterations) != 0 || get_long(es, "study", "validations", 1, &validations) != 0)
+        return -1;
+    if (!it) return 0;
+    if (validations > iterations) {
+        clt_error("%s: [study] validations = %ld is more than iterations = %ld", it->where, validations, iterations);
+        return -1;
+    }
+    long interval = (iterations + validations - 1) / validations;
+    static const char *KEYS[4] = {"max_iter", "stepsize", "test_interval", "snapshot"};
+    long values[4] = {iterations, CLT_MAX(1, (2 * iterations + 1) / 3), interval, interval};
+    for (int k = 0; k < 4; k++) {
+        snprintf(c->budget[k], sizeof c->budget[k], "%ld", values[k]);
+        kvs_set(&c->defaults, "solver", KEYS[k], c->budget[k], it->where);
+    }
+    return 0;
+}
+
+/* The network settings: the budget, [device] [data] [net] [solver], the [treatment ...] overrides,
+   then -S. */
 static int read_network_settings(ctx *c) {
     entries *es = c->es;
-    int rc = 0;
+    int rc = derive_budget(c);
     for (int i = 0; i < es->n && rc == 0; i++) {
         entry *e = &es->e[i];
         for (size_t k = 0; k < CLT_ARRAY_LEN(NET_SECTIONS); k++)
