@@ -111,17 +111,20 @@ static int build(const design *d, clt_result *r) {
     return n;
 }
 
+/* Results under which every finding holds with τ = 0.005. */
+static const design HOLDS = {
+    .sf = {0, 0, 0.001, -0.010, -0.020, -0.030, -0.010, 0},
+    .sft = {0, 0.001, 0.002, 0.003, 0.002, 0.001, 0.002, 0.001},
+    .tr = {0, 0.001, -0.002, -0.010, -0.020, -0.040, -0.060, -0.080},
+    .trft = {0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02},
+    .dis_ratio = {1, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8, 3.1},
+    .rf_ratio = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5},
+};
+
 static void test_constructed(void) {
+    const design holds = HOLDS;
     clt_result r[256];
     clt_analysis a;
-    design holds = {
-        .sf = {0, 0, 0.001, -0.010, -0.020, -0.030, -0.010, 0},
-        .sft = {0, 0.001, 0.002, 0.003, 0.002, 0.001, 0.002, 0.001},
-        .tr = {0, 0.001, -0.002, -0.010, -0.020, -0.040, -0.060, -0.080},
-        .trft = {0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02},
-        .dis_ratio = {1, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8, 3.1},
-        .rf_ratio = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5},
-    };
     int n = build(&holds, r);
     clt_report_analyse(r, n, 0.005, NAN, &a);
     for (int i = 0; i < CLT_FINDINGS; i++)
@@ -170,14 +173,7 @@ static void test_constructed(void) {
 static void test_noise(void) {
     clt_result r[256];
     clt_analysis a;
-    design holds = {
-        .sf = {0, 0, 0.001, -0.010, -0.020, -0.030, -0.010, 0},
-        .sft = {0, 0.001, 0.002, 0.003, 0.002, 0.001, 0.002, 0.001},
-        .tr = {0, 0.001, -0.002, -0.010, -0.020, -0.040, -0.060, -0.080},
-        .trft = {0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02},
-        .dis_ratio = {1, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8, 3.1},
-        .rf_ratio = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5},
-    };
+    const design holds = HOLDS;
     int n = build(&holds, r);
     clt_report_analyse(r, n, 0.005, NAN, &a);
     t_check(!isfinite(a.noise.seed_sd) && a.noise.seed_groups == 0, "one repeat: no seed spread (%g)", a.noise.seed_sd);
