@@ -203,6 +203,9 @@ static void test_noise(void) {
     double want = a.noise.seed_sd * sqrt(1.0 / 2 + 1.0 / a.fig2_count[CLT_F2_BASE][0]);
     t_check(fabs(a.findings[0].noise - want) < 1e-9, "(1) noise: σ·sqrt(1/2 + 1/bases) (%.5f, want %.5f)",
             a.findings[0].noise, want);
+    t_check(a.noise.delta_nets == 2 && a.noise.delta_bases == 6 && fabs(a.noise.delta_sd - want) < 1e-9,
+            "the typical Δ(n): 2 networks against 6 base nets (%d, %d, %.5f)", a.noise.delta_nets, a.noise.delta_bases,
+            a.noise.delta_sd);
 }
 
 int main(void) {

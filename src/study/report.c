@@ -409,16 +409,15 @@ static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
                          "validation images (one image is %.4f). ", z->val_sd, z->val_images, 1.0 / z->val_images);
     else
         clt_sb_printf(b, "Validation spread: unknown (the validation packs were not found). ");
-    double one = isfinite(z->seed_sd) ? z->seed_sd : z->val_sd;
-    if (isfinite(one)) {
-        double diff = one * sqrt(2.0);
-        clt_sb_printf(b, "A difference between two single networks then has σ ≈ %.4f%s; τ = %.4f is %.1f of those.%s",
-                      diff, isfinite(z->seed_sd) ? "" : " (the validation spread standing in for the seed spread)", tau,
-                      tau / diff,
-                      tau < 2 * diff ? " **τ is under two σ: a verdict on one network per n can be decided by noise "
-                                       "(raise [report] tolerance, the repeats or the validation set).**"
-                                     : "");
-    }
+    if (isfinite(z->delta_sd))
+        clt_sb_printf(b, "A Δ at one n (the mean of %d networks against the mean of %d base nets) then has σ ≈ %.4f%s; "
+                         "τ = %.4f is %.1f of those.%s",
+                      z->delta_nets, z->delta_bases, z->delta_sd,
+                      isfinite(z->seed_sd) ? "" : " (the validation spread standing in for the seed spread)", tau,
+                      tau / z->delta_sd,
+                      tau < 2 * z->delta_sd ? " **τ is under two σ: verdicts can be decided by noise (raise [report] "
+                                              "tolerance, the repeats or the validation set).**"
+                                            : "");
     clt_sb_printf(b, " The column *margin* says how far each rule's deciding number lies from its bound, and the "
                      "noise of that number (σ over the networks averaged).\n\n");
 }

@@ -73,6 +73,10 @@ typedef struct clt_noise {
     int seed_nets, seed_groups; /* base nets and (split, target) groups with two or more repeats */
     double val_sd;      /* binomial standard error of one base net's top-1 on its validation set */
     int val_images;     /* images in the base nets' validation sets (0: unknown) */
+    /* σ of one Δ(n) of Figure 2: the mean of delta_nets networks at one n against the mean of
+       delta_bases base nets (the seed spread, or unmeasured the validation spread, per network). */
+    double delta_sd;
+    int delta_nets, delta_bases;
 } clt_noise;
 
 typedef struct clt_analysis {

@@ -383,8 +383,19 @@ static void rule_random_worse(const clt_analysis *a, clt_finding *f) {
             cnt, rr / cnt, rs / cnt, every ? "every n" : "not every n", RATIO_MARGIN);
 }
 
+/* The typical Δ(n): the most networks any Figure 2 treatment has at one n. */
+static void delta_noise(clt_analysis *a) {
+    clt_noise *z = &a->noise;
+    z->delta_nets = 0;
+    for (int s = CLT_F2_SELFFER; s < CLT_F2_SERIES; s++)
+        for (int k = 1; k <= 7; k++) z->delta_nets = CLT_MAX(z->delta_nets, count_at(a, s, k));
+    z->delta_bases = base_count(a);
+    z->delta_sd = diff_noise(a, z->delta_nets, z->delta_bases);
+}
+
 static void findings(clt_analysis *a, double tau) {
     clt_finding *f = a->findings;
+    delta_noise(a);
     for (int i = 0; i < CLT_FINDINGS; i++) f[i].margin = f[i].noise = NAN;
     rule_general_first_layers(a, tau, &f[0]);
     rule_selffer_dip(a, tau, &f[1]);
