@@ -111,17 +111,20 @@ static int build(const design *d, clt_result *r) {
     return n;
 }
 
+/* Results under which every finding holds with τ = 0.005. */
+static const design HOLDS = {
+    .sf = {0, 0, 0.001, -0.010, -0.020, -0.030, -0.010, 0},
+    .sft = {0, 0.001, 0.002, 0.003, 0.002, 0.001, 0.002, 0.001},
+    .tr = {0, 0.001, -0.002, -0.010, -0.020, -0.040, -0.060, -0.080},
+    .trft = {0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02},
+    .dis_ratio = {1, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8, 3.1},
+    .rf_ratio = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5},
+};
+
 static void test_constructed(void) {
+    const design holds = HOLDS;
     clt_result r[256];
     clt_analysis a;
-    design holds = {
-        .sf = {0, 0, 0.001, -0.010, -0.020, -0.030, -0.010, 0},
-        .sft = {0, 0.001, 0.002, 0.003, 0.002, 0.001, 0.002, 0.001},
-        .tr = {0, 0.001, -0.002, -0.010, -0.020, -0.040, -0.060, -0.080},
-        .trft = {0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02},
-        .dis_ratio = {1, 1.3, 1.6, 1.9, 2.2, 2.5, 2.8, 3.1},
-        .rf_ratio = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5},
-    };
     int n = build(&holds, r);
     clt_report_analyse(r, n, 0.005, NAN, &a);
     for (int i = 0; i < CLT_FINDINGS; i++)
@@ -165,10 +168,51 @@ static void test_constructed(void) {
     t_check(untested, "with base nets only, every finding is 'not tested'");
 }
 
+/* The noise beside the verdicts: base nets' spread over repeats, pooled within split and half, and
+   the binomial spread of the validation set; margins are the distance from the rule's bound. */
+static void test_noise(void) {
+    clt_result r[256];
+    clt_analysis a;
+    const design holds = HOLDS;
+    int n = build(&holds, r);
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(!isfinite(a.noise.seed_sd) && a.noise.seed_groups == 0, "one repeat: no seed spread (%g)", a.noise.seed_sd);
+    t_check(!isfinite(a.noise.val_sd) && a.noise.val_images == 0, "validation size unknown: no validation spread");
+    t_check(fabs(a.findings[0].margin - 0.003) < 1e-9, "(1) margin: τ − the larger |Δ| (%.5f)", a.findings[0].margin);
+    t_check(!isfinite(a.findings[5].margin), "(6) is an error-ratio rule: no top-1 margin");
+
+    /* Two more repeats of the random split's base nets: A 0.90, 0.91, 0.89 and B 0.90, 0.92, 0.88;
+       pooled variance (0.0002 + 0.0008) / 4, σ = 0.0158. Every net validated on 5000 images. */
+    const double extra[4] = {0.91, 0.89, 0.92, 0.88};
+    for (int k = 0; k < 4; k++) {
+        n = add(r, n, "base", "r", "", k < 2 ? "A" : "B", 0, extra[k], 0);
+        r[n - 1].repeat = 1 + k % 2;
+    }
+    for (int i = 0; i < n; i++) r[i].val_images = 5000;
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(fabs(a.noise.seed_sd - sqrt(0.001 / 4)) < 1e-9 && a.noise.seed_groups == 2 && a.noise.seed_nets == 6,
+            "seed spread pooled over both halves (%.5f, %d groups, %d nets)", a.noise.seed_sd, a.noise.seed_groups,
+            a.noise.seed_nets);
+    double val = 0;
+    int bases = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(r[i].treatment, "base")) val += r[i].metric * (1 - r[i].metric) / 5000, bases++;
+    t_check(fabs(a.noise.val_sd - sqrt(val / bases)) < 1e-9 && a.noise.val_images == 5000,
+            "validation spread is the binomial standard error (%.5f)", a.noise.val_sd);
+    /* (1): the 2 AnB nets at n = 1 against the random split's 6 base nets */
+    double want = a.noise.seed_sd * sqrt(1.0 / 2 + 1.0 / a.fig2_count[CLT_F2_BASE][0]);
+    t_check(fabs(a.findings[0].noise - want) < 1e-9, "(1) noise: σ·sqrt(1/2 + 1/bases) (%.5f, want %.5f)",
+            a.findings[0].noise, want);
+    t_check(a.noise.delta_nets == 2 && a.noise.delta_bases == 6 && fabs(a.noise.delta_sd - want) < 1e-9,
+            "the typical Δ(n): 2 networks against 6 base nets (%d, %d, %.5f)", a.noise.delta_nets, a.noise.delta_bases,
+            a.noise.delta_sd);
+}
+
 int main(void) {
     test_best_mean();
     test_read_metrics();
     test_paper();
     test_constructed();
+    test_noise();
     return t_done();
 }

@@ -150,19 +150,45 @@ static void test_paper(void) {
 static void test_other_studies(void) {
     clt_study s;
     int rc = load(&s, "conf/study/fmnist.ini", NULL, 0, NULL, 0);
-    t_check(rc == 0 && count_nets(&s) == 74, "fmnist.ini: 74 networks (%d)", rc ? -1 : count_nets(&s));
+    t_check(rc == 0 && count_nets(&s) == 78, "fmnist.ini: 78 networks (%d)", rc ? -1 : count_nets(&s));
     if (rc == 0) {
         const clt_study_node *b = by_id(&s, "random/base_b"), *t = by_id(&s, "dissimilar/a7b");
-        t_check(b && b->cost == 160 && t && t->cost == 160, "fmnist: bases and transfer nets alike 160 iterations");
-        t_check(t && strstr(t->text, "init = he\n") && strstr(t->text, "arch = small\n") &&
-                    strstr(t->text, "widths = 16,32,48,48,32,128,128\n"),
-                "fmnist: half-width small net, He init");
+        t_check(b && b->cost == 470 && t && t->cost == 470, "fmnist: bases and transfer nets alike 470 iterations");
+        t_check(t && strstr(t->text, "max_iter = 470\nstepsize = 313\ntest_interval = 470\nsnapshot = 470\n"),
+                "fmnist: [study] iterations sets the budget: lr drop at 2/3, one validation at the end");
+        t_check(t && strstr(t->text, "init = he\n") && strstr(t->text, "arch = small\n") && !strstr(t->text, "widths ="),
+                "fmnist: full-width small net, He init");
+        t_check(by_id(&s, "random/base_a-r2") && by_id(&s, "random/base_b-r2") && !by_id(&s, "random/a1b-r1") &&
+                    !by_id(&s, "dissimilar/base_a-r1"),
+                "fmnist: the random split's base nets three times (the seed spread), nothing else repeated");
+        const clt_study_node *data = by_id(&s, "data/random");
+        t_check(data && !strstr(data->text, "--test-per-class"), "fmnist: validation on the whole test half");
+        clt_study_free(&s);
+        const char *budget[] = {"study.iterations=90", "study.validations=4", "solver.stepsize=50"};
+        rc = load(&s, "conf/study/fmnist.ini", budget, 3, NULL, 0);
+        t = rc == 0 ? by_id(&s, "random/a1b_plus") : NULL;
+        t_check(t && t->cost == 90 && t->validations == 4 &&
+                    strstr(t->text, "max_iter = 90\nstepsize = 50\ntest_interval = 23\nsnapshot = 23\n"),
+                "[study] iterations and validations: 4 validations of 90 iterations, a [solver] key wins");
+        if (rc == 0) clt_study_free(&s);
+        const char *too_many[] = {"study.iterations=10", "study.validations=11"};
+        t_check(load(&s, "conf/study/fmnist.ini", too_many, 2, NULL, 0) != 0, "more validations than iterations is refused");
+        rc = load(&s, "conf/study/fmnist.ini", NULL, 0, NULL, 0);
         t_check(!by_id(&s, "dissimilar/b7a"), "fmnist: the dissimilar split transfers one way only");
         t_check(s.best == 1, "fmnist: the metric is the one validation's top-1");
         char why[256] = "";
         int bad = 0;
         for (int i = 0; i < s.nnodes && !bad; i++) bad = !deps_right(&s, &s.nodes[i], why, sizeof why);
         t_check(!bad, "fmnist: every node has exactly its dependencies %s", why);
+        clt_study_free(&s);
+    }
+    rc = load(&s, "conf/study/fmnist-full.ini", NULL, 0, NULL, 0);
+    t_check(rc == 0 && count_nets(&s) == 222, "fmnist-full.ini: fmnist.ini's 74 networks three times (%d)",
+            rc ? -1 : count_nets(&s));
+    if (rc == 0) {
+        const clt_study_node *t = by_id(&s, "random/a4b_plus-r2");
+        t_check(t && t->cost == 3750 && t->validations == 10 && s.best == 3 && strstr(t->text, "base_a-r2/final.ckpt"),
+                "fmnist-full: 8 epochs (3750 iterations of 64), 10 validations, the best 3; repeat 2 copies repeat 2's base");
         clt_study_free(&s);
     }
     rc = load(&s, "conf/study/caffenet.ini", NULL, 0, NULL, 0);

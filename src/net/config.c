@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "net/treatment.h"
 #include "util/ini.h"
 #include "util/util.h"
 
@@ -59,7 +60,7 @@ static const key_spec KEYS[] = {
     {"transfer", "base", T_STR, OFF(base), 0, 0, NULL, "checkpoint whose layers 1..n are copied (frozen, finetune)"},
     {"transfer", "layers", T_INT, OFF(layers), 0, 7, NULL, "n: layers 1..n copied (or random) and frozen or fine-tuned"},
     {"transfer", "mode", T_ENUM, OFF(mode), 0, 0, "none|frozen|finetune|random", "none, frozen (AnB), finetune (AnB+), random (random and frozen)"},
-    {"study", "treatment", T_ENUM, OFF(treatment), 0, 0, "|base|selffer|selffer_ft|transfer|transfer_ft|random_frozen|reduced", "the study's treatment name"},
+    {"study", "treatment", T_ENUM, OFF(treatment), 0, 0, CLT_TREATMENT_CHOICES, "the study's treatment name"},
     {"study", "split", T_STR, OFF(split), 0, 0, NULL, "split name (e.g. 0, natman, dissimilar)"},
     {"study", "base", T_ENUM, OFF(base_half), 0, 0, "|A|B", "half the copied layers come from"},
     {"study", "target", T_ENUM, OFF(target_half), 0, 0, "|A|B|all", "half the net is trained on"},

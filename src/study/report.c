@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/pack.h"
+#include "net/config.h"
+#include "net/treatment.h"
 #include "util/ini.h"
 #include "util/strbuf.h"
 #include "util/util.h"
@@ -20,8 +23,6 @@
    net, yet Figure 3 normalises the random-frozen nets by it. */
 #define PAPER_WHOLE_BASE 0.575
 
-int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_analysis *ours, const clt_result *ref,
-                     int nref, const clt_analysis *paper, const char *gnuplot, char *why, size_t why_size);
 
 /* ---------- reading ---------- */
 
@@ -233,6 +234,24 @@ typedef struct gather {
     const char *root;
 } gather;
 
+/* Images in the validation pack named by the trainer's config.ini (0 when it or the pack is gone):
+   the size of the validation noise. */
+static int val_image_count(const char *dir) {
+    char *path = clt_path_join(dir, "config.ini");
+    int count = 0;
+    clt_config cfg;
+    clt_config_defaults(&cfg);
+    if (clt_file_exists(path) && clt_config_load(&cfg, path) == 0 && cfg.val[0] && clt_file_exists(cfg.val)) {
+        clt_pack p;
+        if (clt_pack_open(&p, cfg.val) == 0) {
+            count = p.count > INT32_MAX ? INT32_MAX : (int)p.count;
+            clt_pack_close(&p);
+        }
+    }
+    free(path);
+    return count;
+}
+
 static void read_net(gather *g, const char *dir) {
     char *cfg = clt_path_join(dir, "config.ini");
     if (!clt_file_exists(cfg)) {
@@ -269,6 +288,7 @@ static void read_net(gather *g, const char *dir) {
         r->final_top1 = top1[nv - 1];
     }
     r->val_points = nv;
+    r->val_images = val_image_count(dir);
     r->done = clt_file_exists(final);
     free(top1);
     free(metrics);
@@ -308,11 +328,10 @@ static void walk(gather *g, const char *dir, int depth) {
     free(names);
 }
 
+/* The list's order (net/treatment.h); unknown treatments last. */
 static int treatment_rank(const char *t) {
-    static const char *ORDER[] = {"base", "selffer", "selffer_ft", "transfer", "transfer_ft", "random_frozen", "reduced"};
-    for (size_t i = 0; i < CLT_ARRAY_LEN(ORDER); i++)
-        if (!strcmp(ORDER[i], t)) return (int)i;
-    return 99;
+    int i = clt_treatment_index(t);
+    return i < 0 ? CLT_TREATMENTS : i;
 }
 
 static int cmp_result(const void *pa, const void *pb) {
@@ -387,11 +406,56 @@ static char *find_reference(const char *given) {
     return found;
 }
 
+/* The noise paragraph: what τ must exceed, measured on this run. */
+static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
+    clt_sb_printf(b, "**Noise.** ");
+    if (isfinite(z->seed_sd))
+        clt_sb_printf(b, "Seed spread: base nets differ by σ = %.4f between repeats (pooled over %d nets in %d split and "
+                         "half groups). ", z->seed_sd, z->seed_nets, z->seed_groups);
+    else
+        clt_sb_printf(b, "Seed spread: not measured (every base net was trained once; `[split NAME] base_repeats = 3` "
+                         "trains extra base nets for it). ");
+    if (isfinite(z->val_sd))
+        clt_sb_printf(b, "Validation spread: σ = %.4f, the binomial standard error of one base net's top-1 on its %d "
+                         "validation images (one image is %.4f). ", z->val_sd, z->val_images, 1.0 / z->val_images);
+    else
+        clt_sb_printf(b, "Validation spread: unknown (the validation packs were not found). ");
+    if (isfinite(z->delta_sd))
+        clt_sb_printf(b, "A Δ at one n (the mean of %d networks against the mean of %d base nets) then has σ ≈ %.4f%s; "
+                         "τ = %.4f is %.1f of those.%s",
+                      z->delta_nets, z->delta_bases, z->delta_sd,
+                      isfinite(z->seed_sd) ? "" : " (the validation spread standing in for the seed spread)", tau,
+                      tau / z->delta_sd,
+                      tau < 2 * z->delta_sd ? " **τ is under two σ: verdicts can be decided by noise (raise [report] "
+                                              "tolerance, the repeats or the validation set).**"
+                                            : "");
+    clt_sb_printf(b, " The column *margin* says how far each rule's deciding number lies from its bound, and the "
+                     "noise of that number (σ over the networks averaged).\n\n");
+}
+
+/* "0.0031 (16 of 5000 images), σ 0.0035 from the seed spread" for the findings judged in top-1;
+   "–" for the ratio rules. */
+static void margin_cell(clt_sb *b, const clt_finding *f, const clt_noise *z) {
+    if (f->verdict < 0 || !isfinite(f->margin)) {
+        clt_sb_printf(b, " – |");
+        return;
+    }
+    clt_sb_printf(b, " %.4f", f->margin);
+    if (z->val_images > 0) clt_sb_printf(b, " (%.0f of %d images)", f->margin * z->val_images, z->val_images);
+    if (isfinite(f->noise))
+        clt_sb_printf(b, ", σ %.4f from the %s spread%s", f->noise, isfinite(z->seed_sd) ? "seed" : "validation",
+                      f->margin < f->noise ? ": within the noise" : "");
+    clt_sb_printf(b, " |");
+}
+
 static void write_findings(clt_sb *b, const clt_analysis *a, const clt_analysis *p, int have_paper, double tau) {
-    clt_sb_printf(b, "## Findings\n\n| finding | this run | the paper's data, same rule |\n|---|---|---|\n");
+    clt_sb_printf(b, "## Findings\n\n");
+    write_noise(b, &a->noise, tau);
+    clt_sb_printf(b, "| finding | this run | margin | the paper's data, same rule |\n|---|---|---|---|\n");
     for (int i = 0; i < CLT_FINDINGS; i++) {
         clt_sb_printf(b, "| %s | %s: %s |", CLT_FINDING_NAMES[i], verdict_word(a->findings[i].verdict, 0),
                       a->findings[i].detail);
+        margin_cell(b, &a->findings[i], &a->noise);
         if (have_paper)
             clt_sb_printf(b, " %s: %s |\n", verdict_word(p->findings[i].verdict, 1), p->findings[i].detail);
         else
@@ -477,7 +541,7 @@ static void counts_table(clt_sb *b, const clt_result *r, int n) {
 
 static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, const clt_result *r, int n, int used, int best,
                            double tau, const clt_analysis *a, const clt_result *ref, int nref, const clt_analysis *p,
-                           const char *ref_path, int plotted, const char *plot_why) {
+                           const char *ref_path, int plotted, int fig1, const char *plot_why) {
     int have = ref != NULL;
     clt_sb_printf(b, "# Transfer study report%s%s\n\n", no->study[0] ? ": " : "", no->study);
     if (no->description.len) clt_sb_printf(b, "%s\n\n", no->description.s);
@@ -512,6 +576,13 @@ static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, cons
     clt_sb_printf(b, ".\n\n");
     write_findings(b, a, p, have, tau);
 
+    if (fig1)
+        clt_sb_printf(b, "## Figure 1: the first layer's filters\n\n![Figure 1](fig1.png)\n\n"
+                         "conv1's filters (each scaled to its own range) of the base nets and of the fine-tuned transfer "
+                         "net with the largest n, beside the base net it copied them from: the paper's opening point is "
+                         "that such first-layer features (edges, blobs, Gabor-like patterns) appear in every net trained "
+                         "on natural images, whatever the task, which makes them general. Fine-tuning leaves them close "
+                         "to the copied ones.\n\n");
     clt_sb_printf(b, "## Figure 2: the random split%s\n\n", "");
     if (plotted) clt_sb_printf(b, "![Figure 2](fig2.png)\n\n");
     clt_sb_printf(b,
@@ -578,7 +649,8 @@ static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, cons
     counts_table(b, r, n);
     clt_sb_printf(b, "\n## Files\n\n- `results.csv`: one row per network (metric = `top1_mean_best%d`).\n", best);
     if (plotted)
-        clt_sb_printf(b, "- `fig2.png`, `fig3.png`; their gnuplot scripts, with the data inline, in `plots/`.\n");
+        clt_sb_printf(b, "- %s`fig2.png`, `fig3.png`; their gnuplot scripts, with the data inline, in `plots/`.\n",
+                      fig1 ? "`fig1.png`, " : "");
     else
         clt_sb_printf(b, "- Figures skipped: %s.\n", plot_why);
 }
@@ -634,13 +706,14 @@ int clt_report_folder(const char *run_dir, const clt_report_options *opt) {
 
     char why[256] = "";
     const char *gp = opt->gnuplot ? opt->gnuplot : getenv("CLTRANSFER_GNUPLOT");
-    int plotted = clt_report_plots(run_dir, use, g.n, &ours, ref, nref, ref ? &paper : NULL, gp && *gp ? gp : "gnuplot",
-                                   why, sizeof why) == 0;
+    int fig1 = 0;
+    int plotted = clt_report_plots(run_dir, root, use, g.n, &ours, ref, nref, ref ? &paper : NULL, gp && *gp ? gp : "gnuplot",
+                                   &fig1, why, sizeof why) == 0;
     if (!plotted && !opt->quiet) clt_warn("figures skipped: %s", why);
 
     clt_sb md = {0};
     write_markdown(&md, run_dir, &no, g.r, g.n, used, best, tau, &ours, ref, nref, ref ? &paper : NULL,
-                   ref_path ? ref_path : "", plotted, why);
+                   ref_path ? ref_path : "", plotted, fig1, why);
     char *md_path = clt_path_join(run_dir, "report.md");
     rc = clt_write_file_atomic(md_path, md.s, md.len);
     if (rc == 0 && !opt->quiet) {

@@ -4,6 +4,8 @@
 #ifndef CLT_REPORT_H
 #define CLT_REPORT_H
 
+#include "net/treatment.h"
+
 /* argv[0] is "report"; returns the process exit status. */
 int clt_report_main(int argc, char **argv);
 
@@ -29,6 +31,7 @@ typedef struct clt_result {
     double metric;      /* mean of the K highest validation top-1 values (NaN: none) */
     double final_top1;  /* at the last validation (NaN: none) */
     int val_points;
+    int val_images;     /* images in its validation pack (0: unknown) */
     long long last_iter;
     int done;           /* final.ckpt exists */
     int dissimilar;     /* its split is the study's dissimilar split */
@@ -44,7 +47,9 @@ int clt_report_read_metrics(const char *path, double **top1, int *n, long long *
 int clt_report_read_reference(const char *path, clt_result **out, int *n);
 
 /* What the report computes from a set of results; NaN marks what the data cannot give. */
-enum { CLT_F2_BASE, CLT_F2_SELFFER, CLT_F2_SELFFER_FT, CLT_F2_TRANSFER, CLT_F2_TRANSFER_FT, CLT_F2_SERIES };
+/* Figure 2's series are the first five treatments, so clt_treatment_name(series) names each. */
+enum { CLT_F2_BASE = CLT_T_BASE, CLT_F2_SELFFER = CLT_T_SELFFER, CLT_F2_SELFFER_FT = CLT_T_SELFFER_FT,
+       CLT_F2_TRANSFER = CLT_T_TRANSFER, CLT_F2_TRANSFER_FT = CLT_T_TRANSFER_FT, CLT_F2_SERIES };
 enum { CLT_FINDINGS = 7 };
 
 /* Error ratios compare nets trained toward tasks of different difficulty (a 97% half and a 78%
@@ -55,7 +60,24 @@ enum { CLT_FINDINGS = 7 };
 typedef struct clt_finding {
     int verdict;        /* 1 reproduced, 0 not reproduced, -1 not tested (networks missing) */
     char detail[512];   /* the numbers the verdict rests on */
+    /* How far the deciding number lies from the rule's bound, on the side of the verdict (top-1 as a
+       fraction; NaN for the error-ratio rules 6 and 7), and the noise of that number: one network's
+       seed spread (or, unmeasured, its validation spread) times sqrt(2) for a difference, over the
+       square root of the networks averaged. */
+    double margin, noise;
 } clt_finding;
+
+/* The noise the rules judge, measured on the results themselves. */
+typedef struct clt_noise {
+    double seed_sd;     /* pooled standard deviation of base nets over repeats (NaN: one repeat only) */
+    int seed_nets, seed_groups; /* base nets and (split, target) groups with two or more repeats */
+    double val_sd;      /* binomial standard error of one base net's top-1 on its validation set */
+    int val_images;     /* images in the base nets' validation sets (0: unknown) */
+    /* σ of one Δ(n) of Figure 2: the mean of delta_nets networks at one n against the mean of
+       delta_bases base nets (the seed spread, or unmeasured the validation spread, per network). */
+    double delta_sd;
+    int delta_nets, delta_bases;
+} clt_noise;
 
 typedef struct clt_analysis {
     /* Figure 2 (similar splits): mean top-1 and count per series and n (base at n = 0), and the mean
@@ -71,6 +93,7 @@ typedef struct clt_analysis {
     double rf_mean[8];          /* random frozen top-1, its base at n = 0 */
     double norm_sim[8], norm_dis[8], norm_rf[8];
     double ratio_sim[8], ratio_dis[8], ratio_rf[8];
+    clt_noise noise;
     clt_finding findings[CLT_FINDINGS];
 } clt_analysis;
 
@@ -79,5 +102,18 @@ typedef struct clt_analysis {
 void clt_report_analyse(const clt_result *r, int n, double tolerance, double whole_base, clt_analysis *a);
 
 extern const char *const CLT_FINDING_NAMES[CLT_FINDINGS];
+
+/* Between the report's files. */
+#include "util/strbuf.h"
+
+/* Figures 1–3 into run_dir (fig1.png, fig2.png, fig3.png; scripts in plots/). nets_root is where
+   the networks' folders are (results' network names are relative to it). *fig1 says whether
+   Figure 1 was drawn (it needs finished base nets' checkpoints). Returns 0, or -1 with why. */
+int clt_report_plots(const char *run_dir, const char *nets_root, const clt_result *r, int n, const clt_analysis *ours,
+                     const clt_result *ref, int nref, const clt_analysis *paper, const char *gnuplot, int *fig1, char *why,
+                     size_t why_size);
+/* Figure 1's gnuplot script into out, drawing png: conv1's filters of the base nets of the first
+   similar split and of its fine-tuned transfer net with the largest n. Returns the panels drawn. */
+int clt_report_filters_script(clt_sb *out, const char *nets_root, const clt_result *r, int n, const char *png);
 
 #endif

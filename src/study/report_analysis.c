@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/treatment.h"
 #include "study/report.h"
 #include "util/util.h"
 
@@ -80,7 +81,6 @@ static void add(acc *a, double v) {
 }
 static double mean(const acc *a) { return a->n ? a->sum / a->n : NAN; }
 
-static const char *SERIES_TREATMENT[CLT_F2_SERIES] = {"base", "selffer", "selffer_ft", "transfer", "transfer_ft"};
 
 static void figure2(const clt_result *r, int n, double whole_base, clt_analysis *a) {
     acc m[CLT_F2_SERIES][8], d[CLT_F2_SERIES][8], base = {0, 0};
@@ -89,7 +89,7 @@ static void figure2(const clt_result *r, int n, double whole_base, clt_analysis 
     for (int i = 0; i < n; i++) {
         if (!usable(&r[i]) || !similar(&r[i])) continue;
         for (int s = 0; s < CLT_F2_SERIES; s++) {
-            if (!is(&r[i], SERIES_TREATMENT[s])) continue;
+            if (!is(&r[i], clt_treatment_name(s))) continue;
             int k = s == CLT_F2_BASE ? 0 : r[i].n;
             if (k < 0 || k > 7) continue;
             add(&m[s][k], r[i].metric);
@@ -191,109 +191,219 @@ static int list_layers(char *buf, size_t size, const double *v, int from, int to
     return cnt;
 }
 
-static void findings(clt_analysis *a, double tau) {
-    clt_finding *f = a->findings;
+/* The spread the rules must exceed: base nets over repeats (pooled within each split and target)
+   and the binomial spread of one base net's top-1 on its validation set. */
+static void measure_noise(const clt_result *r, int n, clt_noise *z) {
+    double ss = 0, val_var = 0;
+    int df = 0, nval = 0, images = 0;
+    z->seed_nets = z->seed_groups = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is(&r[i], "base") || !usable(&r[i])) continue;
+        if (r[i].val_images > 0) {
+            val_var += r[i].metric * (1 - r[i].metric) / r[i].val_images;
+            images += r[i].val_images;
+            nval++;
+        }
+        int first = 1;
+        for (int j = 0; j < i && first; j++)
+            first = !(is(&r[j], "base") && usable(&r[j]) && !strcmp(r[j].split, r[i].split) &&
+                      !strcmp(r[j].target, r[i].target));
+        if (!first) continue;
+        acc g = {0, 0};
+        for (int j = i; j < n; j++)
+            if (is(&r[j], "base") && usable(&r[j]) && !strcmp(r[j].split, r[i].split) && !strcmp(r[j].target, r[i].target))
+                add(&g, r[j].metric);
+        if (g.n < 2) continue;
+        double m = mean(&g);
+        for (int j = i; j < n; j++)
+            if (is(&r[j], "base") && usable(&r[j]) && !strcmp(r[j].split, r[i].split) && !strcmp(r[j].target, r[i].target))
+                ss += (r[j].metric - m) * (r[j].metric - m);
+        df += g.n - 1;
+        z->seed_nets += g.n;
+        z->seed_groups++;
+    }
+    z->seed_sd = df ? sqrt(ss / df) : NAN;
+    z->val_sd = nval ? sqrt(val_var / nval) : NAN;
+    z->val_images = nval ? images / nval : 0;
+}
+
+/* One network's noise: its seed spread, or where no repeats measured it, its validation spread. */
+static double net_sd(const clt_noise *z) { return isfinite(z->seed_sd) ? z->seed_sd : z->val_sd; }
+
+/* The noise of a difference between means over m1 and m2 networks. */
+static double diff_noise(const clt_analysis *a, int m1, int m2) {
+    if (m1 < 1 || m2 < 1) return NAN;
+    return net_sd(&a->noise) * sqrt(1.0 / m1 + 1.0 / m2);
+}
+
+static int count_at(const clt_analysis *a, int series, int k) { return a->fig2_count[series][k]; }
+static int base_count(const clt_analysis *a) { return count_at(a, CLT_F2_BASE, 0); }
+
+/* (1) AnB ≈ baseB at n = 1, 2. */
+static void rule_general_first_layers(const clt_analysis *a, double tau, clt_finding *f) {
+    const double *tr = a->fig2_delta[CLT_F2_TRANSFER];
+    if (!isfinite(tr[1]) || !isfinite(tr[2])) {
+        verdict(f, -1, "needs frozen transfer nets (AnB) at n = 1 and 2 with their bases");
+        return;
+    }
+    verdict(f, fabs(tr[1]) <= tau + EPS && fabs(tr[2]) <= tau + EPS,
+            "AnB − own base: n=1 %+.4f, n=2 %+.4f (rule: both within ±%.4f)", tr[1], tr[2], tau);
+    double worst = fmax(fabs(tr[1]), fabs(tr[2]));
+    f->margin = f->verdict ? tau - worst : worst - tau;
+    int k = fabs(tr[1]) > fabs(tr[2]) ? 1 : 2;
+    f->noise = diff_noise(a, count_at(a, CLT_F2_TRANSFER, k), base_count(a));
+}
+
+/* (2) BnB dips in the middle layers. */
+static void rule_selffer_dip(const clt_analysis *a, double tau, clt_finding *f) {
+    const double *sf = a->fig2_delta[CLT_F2_SELFFER];
     char buf[320];
-    const double *sf = a->fig2_delta[CLT_F2_SELFFER], *sft = a->fig2_delta[CLT_F2_SELFFER_FT],
-                 *tr = a->fig2_delta[CLT_F2_TRANSFER];
-
-    /* (1) */
-    if (!isfinite(tr[1]) || !isfinite(tr[2]))
-        verdict(&f[0], -1, "needs frozen transfer nets (AnB) at n = 1 and 2 with their bases");
-    else
-        verdict(&f[0], fabs(tr[1]) <= tau + EPS && fabs(tr[2]) <= tau + EPS, "AnB − own base: n=1 %+.4f, n=2 %+.4f (rule: both within ±%.4f)",
-                tr[1], tr[2], tau);
-
-    /* (2) */
     int mid = -1;
     for (int k = 3; k <= 6; k++)
         if (isfinite(sf[k]) && (mid < 0 || sf[k] < sf[mid])) mid = k;
-    int ends = isfinite(sf[1]) + isfinite(sf[7]);
-    if (mid < 0 || !ends)
-        verdict(&f[1], -1, "needs selffer nets (BnB) at some n in 3..6 and at n = 1 or 7");
-    else {
-        int ok = sf[mid] <= -tau + EPS;
-        if (isfinite(sf[1])) ok &= sf[mid] <= sf[1] - tau + EPS;
-        if (isfinite(sf[7])) ok &= sf[mid] <= sf[7] - tau + EPS;
-        list_layers(buf, sizeof buf, sf, 1, 7);
-        verdict(&f[1], ok,
-                "BnB − own base: %s; lowest of n=3..6 is n=%d at %+.4f (rule: at least %.4f below 0 and below n=1 and n=7)",
-                buf, mid, sf[mid], tau);
+    if (mid < 0 || !(isfinite(sf[1]) || isfinite(sf[7]))) {
+        verdict(f, -1, "needs selffer nets (BnB) at some n in 3..6 and at n = 1 or 7");
+        return;
     }
+    /* the smallest of the three gaps decides */
+    double gap = -tau - sf[mid];
+    if (isfinite(sf[1])) gap = fmin(gap, sf[1] - tau - sf[mid]);
+    if (isfinite(sf[7])) gap = fmin(gap, sf[7] - tau - sf[mid]);
+    list_layers(buf, sizeof buf, sf, 1, 7);
+    verdict(f, gap >= -EPS,
+            "BnB − own base: %s; lowest of n=3..6 is n=%d at %+.4f (rule: at least %.4f below 0 and below n=1 and n=7)",
+            buf, mid, sf[mid], tau);
+    f->margin = f->verdict ? gap : -gap;
+    f->noise = diff_noise(a, count_at(a, CLT_F2_SELFFER, mid), base_count(a));
+}
 
-    /* (3) */
-    double lo = INFINITY, sum = 0;
-    int cnt = 0;
+/* (3) BnB+ recovers to baseB. */
+static void rule_selffer_ft_recovers(const clt_analysis *a, double tau, clt_finding *f) {
+    const double *sft = a->fig2_delta[CLT_F2_SELFFER_FT];
+    char buf[320];
+    double sum = 0;
+    int cnt = 0, low = -1;
     for (int k = 1; k <= 7; k++)
-        if (isfinite(sft[k])) lo = fmin(lo, sft[k]), sum += sft[k], cnt++;
-    if (!cnt)
-        verdict(&f[2], -1, "needs fine-tuned selffer nets (BnB+)");
-    else {
-        list_layers(buf, sizeof buf, sft, 1, 7);
-        verdict(&f[2], lo >= -tau - EPS, "BnB+ − own base: %s; lowest %+.4f, mean %+.4f (rule: no n below −%.4f)", buf, lo,
-                sum / cnt, tau);
+        if (isfinite(sft[k])) {
+            if (low < 0 || sft[k] < sft[low]) low = k;
+            sum += sft[k], cnt++;
+        }
+    if (!cnt) {
+        verdict(f, -1, "needs fine-tuned selffer nets (BnB+)");
+        return;
     }
+    list_layers(buf, sizeof buf, sft, 1, 7);
+    verdict(f, sft[low] >= -tau - EPS, "BnB+ − own base: %s; lowest %+.4f, mean %+.4f (rule: no n below −%.4f)", buf,
+            sft[low], sum / cnt, tau);
+    f->margin = fabs(sft[low] + tau);
+    f->noise = diff_noise(a, count_at(a, CLT_F2_SELFFER_FT, low), base_count(a));
+}
 
-    /* (4) */
+/* (4) AnB falls as n grows. */
+static void rule_transfer_falls(const clt_analysis *a, double tau, clt_finding *f) {
+    const double *tr = a->fig2_delta[CLT_F2_TRANSFER];
+    char buf[320];
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    int first = -1, last = -1;
-    cnt = 0;
+    int first = -1, last = -1, cnt = 0;
     for (int k = 1; k <= 7; k++) {
         if (!isfinite(tr[k])) continue;
         if (first < 0) first = k;
         last = k;
         sx += k, sy += tr[k], sxx += (double)k * k, sxy += k * tr[k], cnt++;
     }
-    if (cnt < 2)
-        verdict(&f[3], -1, "needs frozen transfer nets (AnB) at two or more n");
-    else {
-        double slope = (cnt * sxy - sx * sy) / (cnt * sxx - sx * sx);
-        list_layers(buf, sizeof buf, tr, 1, 7);
-        verdict(&f[3], slope < 0 && tr[last] <= tr[first] - tau + EPS,
-                "AnB − own base: %s; slope %+.4f per layer, n=%d − n=%d = %+.4f (rule: slope < 0 and a fall of at least %.4f)",
-                buf, slope, last, first, tr[last] - tr[first], tau);
+    if (cnt < 2) {
+        verdict(f, -1, "needs frozen transfer nets (AnB) at two or more n");
+        return;
     }
+    double slope = (cnt * sxy - sx * sy) / (cnt * sxx - sx * sx), fall = tr[first] - tr[last];
+    list_layers(buf, sizeof buf, tr, 1, 7);
+    verdict(f, slope < 0 && fall >= tau - EPS,
+            "AnB − own base: %s; slope %+.4f per layer, n=%d − n=%d = %+.4f (rule: slope < 0 and a fall of at least %.4f)",
+            buf, slope, last, first, -fall, tau);
+    f->margin = fabs(fall - tau);
+    f->noise = diff_noise(a, count_at(a, CLT_F2_TRANSFER, first), count_at(a, CLT_F2_TRANSFER, last));
+}
 
-    /* (5) */
-    if (!isfinite(a->boost_base[0]))
-        verdict(&f[4], -1, "needs fine-tuned transfer nets (AnB+) and base nets");
-    else if (!isfinite(a->boost_selffer_ft[0]))
-        verdict(&f[4], a->boost_base[0] >= tau - EPS,
+/* (5) AnB+ above baseB, and above BnB+ (the control for the longer total training). */
+static void rule_transfer_ft_boost(const clt_analysis *a, double tau, clt_finding *f) {
+    int ft = 0, sft = 0;
+    for (int k = 1; k <= 7; k++) ft += count_at(a, CLT_F2_TRANSFER_FT, k), sft += count_at(a, CLT_F2_SELFFER_FT, k);
+    if (!isfinite(a->boost_base[0])) {
+        verdict(f, -1, "needs fine-tuned transfer nets (AnB+) and base nets");
+        return;
+    }
+    double lowest = a->boost_base[0];
+    int against = base_count(a);
+    if (!isfinite(a->boost_selffer_ft[0]))
+        verdict(f, a->boost_base[0] >= tau - EPS,
                 "AnB+ − baseB over layers 1–7: %+.4f (rule: at least %+.4f; no BnB+ nets for the control)", a->boost_base[0],
                 tau);
-    else
-        verdict(&f[4], a->boost_base[0] >= tau - EPS && a->boost_selffer_ft[0] >= tau - EPS,
+    else {
+        verdict(f, a->boost_base[0] >= tau - EPS && a->boost_selffer_ft[0] >= tau - EPS,
                 "AnB+ − baseB over layers 1–7: %+.4f, AnB+ − BnB+: %+.4f (rule: both at least %+.4f)", a->boost_base[0],
                 a->boost_selffer_ft[0], tau);
+        if (a->boost_selffer_ft[0] < lowest) lowest = a->boost_selffer_ft[0], against = sft;
+    }
+    f->margin = fabs(lowest - tau);
+    f->noise = diff_noise(a, ft, against);
+}
 
-    /* (6) and (7): error ratios over the layers both sides have. */
+/* (6) The dissimilar split transfers worse: error ratios over the layers both splits have. */
+static void rule_dissimilar_worse(const clt_analysis *a, clt_finding *f) {
     double ds = 0, dd = 0;
-    cnt = 0;
+    int cnt = 0;
     for (int k = 1; k <= 7; k++)
         if (isfinite(a->ratio_sim[k]) && isfinite(a->ratio_dis[k])) ds += a->ratio_sim[k], dd += a->ratio_dis[k], cnt++;
-    if (!cnt)
-        verdict(&f[5], -1, "needs frozen transfer nets on both a random and a dissimilar split at a common n");
-    else
-        verdict(&f[5], dd / cnt >= ds / cnt + RATIO_MARGIN - EPS,
-                "mean error ratio err(AnB)/err(own base) over %d common n: dissimilar %.3f, random %.3f (rule: dissimilar at "
-                "least %.2f higher)",
-                cnt, dd / cnt, ds / cnt, RATIO_MARGIN);
+    if (!cnt) {
+        verdict(f, -1, "needs frozen transfer nets on both a random and a dissimilar split at a common n");
+        return;
+    }
+    verdict(f, dd / cnt >= ds / cnt + RATIO_MARGIN - EPS,
+            "mean error ratio err(AnB)/err(own base) over %d common n: dissimilar %.3f, random %.3f (rule: dissimilar at "
+            "least %.2f higher)",
+            cnt, dd / cnt, ds / cnt, RATIO_MARGIN);
+}
 
+/* (7) Random frozen layers do worse than transferred ones. */
+static void rule_random_worse(const clt_analysis *a, clt_finding *f) {
     double rs = 0, rr = 0;
-    int every = 1;
-    cnt = 0;
+    int every = 1, cnt = 0;
     for (int k = 1; k <= 7; k++)
         if (isfinite(a->ratio_sim[k]) && isfinite(a->ratio_rf[k])) {
             rs += a->ratio_sim[k], rr += a->ratio_rf[k], cnt++;
             every &= a->ratio_rf[k] > a->ratio_sim[k];
         }
-    if (!cnt)
-        verdict(&f[6], -1, "needs random frozen nets and frozen transfer nets (random split) at a common n");
-    else
-        verdict(&f[6], every && rr / cnt >= rs / cnt + RATIO_MARGIN - EPS,
-                "mean error ratio over %d common n: random frozen %.3f, transferred (AnB) %.3f; random frozen worse at %s "
-                "(rule: worse at every n and at least %.2f higher on average)",
-                cnt, rr / cnt, rs / cnt, every ? "every n" : "not every n", RATIO_MARGIN);
+    if (!cnt) {
+        verdict(f, -1, "needs random frozen nets and frozen transfer nets (random split) at a common n");
+        return;
+    }
+    verdict(f, every && rr / cnt >= rs / cnt + RATIO_MARGIN - EPS,
+            "mean error ratio over %d common n: random frozen %.3f, transferred (AnB) %.3f; random frozen worse at %s "
+            "(rule: worse at every n and at least %.2f higher on average)",
+            cnt, rr / cnt, rs / cnt, every ? "every n" : "not every n", RATIO_MARGIN);
+}
+
+/* The typical Δ(n): the most networks any Figure 2 treatment has at one n. */
+static void delta_noise(clt_analysis *a) {
+    clt_noise *z = &a->noise;
+    z->delta_nets = 0;
+    for (int s = CLT_F2_SELFFER; s < CLT_F2_SERIES; s++)
+        for (int k = 1; k <= 7; k++) z->delta_nets = CLT_MAX(z->delta_nets, count_at(a, s, k));
+    z->delta_bases = base_count(a);
+    z->delta_sd = diff_noise(a, z->delta_nets, z->delta_bases);
+}
+
+static void findings(clt_analysis *a, double tau) {
+    clt_finding *f = a->findings;
+    delta_noise(a);
+    for (int i = 0; i < CLT_FINDINGS; i++) f[i].margin = f[i].noise = NAN;
+    rule_general_first_layers(a, tau, &f[0]);
+    rule_selffer_dip(a, tau, &f[1]);
+    rule_selffer_ft_recovers(a, tau, &f[2]);
+    rule_transfer_falls(a, tau, &f[3]);
+    rule_transfer_ft_boost(a, tau, &f[4]);
+    rule_dissimilar_worse(a, &f[5]);
+    rule_random_worse(a, &f[6]);
 }
 
 void clt_report_analyse(const clt_result *r, int n, double tolerance, double whole_base, clt_analysis *a) {
@@ -301,5 +411,6 @@ void clt_report_analyse(const clt_result *r, int n, double tolerance, double who
     figure2(r, n, whole_base, a);
     table1(r, n, a);
     figure3(r, n, whole_base, a);
+    measure_noise(r, n, &a->noise);
     findings(a, tolerance);
 }

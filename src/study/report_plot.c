@@ -8,12 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/treatment.h"
 #include "study/report.h"
 #include "util/strbuf.h"
 #include "util/util.h"
 
-int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_analysis *ours, const clt_result *ref,
-                     int nref, const clt_analysis *paper, const char *gnuplot, char *why, size_t why_size);
 
 /* The paper's markers: white circles for the bases, blue for selffer, red for transfer (dark
    frozen, light fine-tuned), orange hexagons (gnuplot's closest: pentagons) for the dissimilar
@@ -22,7 +21,6 @@ static const char *SERIES_STYLE[CLT_F2_SERIES] = {
     "pt 6 ps 1.6 lc rgb 'black'",   "pt 7 ps 1.1 lc rgb '#1c3f94'", "pt 7 ps 1.1 lc rgb '#7fb1ea'",
     "pt 13 ps 1.3 lc rgb '#a01c1c'", "pt 13 ps 1.3 lc rgb '#f28b82'"};
 static const char *SERIES_TITLE[CLT_F2_SERIES] = {"baseB", "selffer BnB", "selffer BnB+", "transfer AnB", "transfer AnB+"};
-static const char *SERIES_TREATMENT[CLT_F2_SERIES] = {"base", "selffer", "selffer_ft", "transfer", "transfer_ft"};
 static const double SERIES_OFFSET[CLT_F2_SERIES] = {0, -0.2, -0.1, 0.1, 0.2};
 #define DIS_STYLE(t) ((t) ? "pt 15 ps 1.3 lc rgb '#e07b00'" : "pt 15 ps 1.3 lc rgb '#8a4b00'")
 #define RF_STYLE "pt 5 ps 1.1 lc rgb '#666666'"
@@ -87,7 +85,7 @@ static void fig2_panel(clt_sb *out, const clt_result *r, int n, const clt_analys
         int rows = 0;
         for (int i = 0; i < n; i++) {
             const clt_result *x = &r[i];
-            if (!isfinite(x->metric) || !similar(x) || strcmp(x->treatment, SERIES_TREATMENT[s])) continue;
+            if (!isfinite(x->metric) || !similar(x) || strcmp(x->treatment, clt_treatment_name(s))) continue;
             int k = s == CLT_F2_BASE ? 0 : x->n;
             clt_sb_printf(&p.data, "%.2f %.6f\n", k + SERIES_OFFSET[s], x->metric);
             rows++;
@@ -225,8 +223,10 @@ static int render(const char *gnuplot, const char *dir, const char *name, const 
     return rc;
 }
 
-int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_analysis *ours, const clt_result *ref,
-                     int nref, const clt_analysis *paper, const char *gnuplot, char *why, size_t why_size) {
+int clt_report_plots(const char *run_dir, const char *nets_root, const clt_result *r, int n, const clt_analysis *ours,
+                     const clt_result *ref, int nref, const clt_analysis *paper, const char *gnuplot, int *fig1, char *why,
+                     size_t why_size) {
+    *fig1 = 0;
     char *prog = find_program(gnuplot);
     if (!prog) {
         snprintf(why, why_size, "%s not found (Debian: apt-get install gnuplot-nox)", gnuplot);
@@ -255,6 +255,14 @@ int clt_report_plots(const char *run_dir, const clt_result *r, int n, const clt_
     clt_sb_printf(&f3, "unset multiplot\n");
     if (rc == 0) rc = render(prog, dir, "fig3", &f3, png3, why, why_size);
 
+    char *png1 = clt_path_join(run_dir, "fig1.png");
+    clt_sb f1 = {0};
+    if (rc == 0 && clt_report_filters_script(&f1, nets_root, r, n, png1) > 0) {
+        rc = render(prog, dir, "fig1", &f1, png1, why, why_size);
+        *fig1 = rc == 0;
+    }
+    clt_sb_free(&f1);
+    free(png1);
     clt_sb_free(&f2);
     clt_sb_free(&f3);
     free(dir);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "study/report.h"
+#include "study/study_schema.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -55,21 +56,8 @@ static void usage(FILE *out) {
             "printed), 2 bad command line or study file, 130 stopped by SIGINT/SIGTERM (forwarded to every\n"
             "running network, which snapshots first).\n"
             "\n"
-            "The study file (conf/study/README.md has the whole story):\n"
-            "  [study]     name, output (RUN folder), seed, repeats (R: every net R times, seeds differ),\n"
-            "              layers (n, default 1-7), jobs, description\n"
-            "  [source]    kind = fmnist | imagenet; input (fmnist: folder of the idx files, default\n"
-            "              cltransfer-data's; imagenet: the ILSVRC2012 train folder), val_list + val_root\n"
-            "              (imagenet), classes, packs (where prepared data goes, default RUN/data), seed (of\n"
-            "              reduced subsets), options (extra flags for cltransfer-data fmnist / pack)\n"
-            "  [report]    best (K of the metric: mean of the K highest val top-1; default 10), tolerance\n"
-            "  [device] [data] [net] [solver]   keys every network gets (the trainer's schema)\n"
-            "  [treatment NAMES]   section.key = value for those treatments only (base selffer selffer_ft\n"
-            "              transfer transfer_ft random_frozen reduced), e.g. solver.max_iter = 940\n"
-            "  [split NAME]  random = SEED | natman = yes | a = CLASSES + b = CLASSES; dissimilar = yes|no;\n"
-            "              base = A B; selffer = AnA BnB; selffer_ft = ...; transfer = AnB BnA; transfer_ft = ...\n"
-            "              (a term may carry its layers: AnB:1-3,5); random_frozen = B[:LAYERS]; layers; repeats\n"
-            "  [whole]     the whole dataset: base = yes, random_frozen = LAYERS, reduced = PER-CLASS COUNTS\n");
+            "The study file (conf/study/README.md has the whole story), every key with its [default]:\n");
+    clt_study_print_schema(out);
 }
 
 static int split_devices(char *list, const char ***out) {
@@ -89,7 +77,16 @@ static char *absolute(const char *p) {
     return clt_strdup(p);
 }
 
-int clt_study_main(int argc, char **argv) {
+/* The command line, as parsed. */
+typedef struct study_args {
+    const char *config, *output, *emit, *split, *trainer, *data_tool;
+    char *devices;
+    const char **sets, **net_sets;
+    int nsets, nnet, jobs, threads, list, no_report, plain, data_only;
+} study_args;
+
+/* Returns 0 to go on, 1 when --help was printed, 2 on a usage error. */
+static int parse_args(int argc, char **argv, study_args *a) {
     enum { O_THREADS = 1000, O_DEVICE, O_TRAINER, O_DATA, O_LIST, O_EMIT, O_SPLIT, O_NO_REPORT, O_PLAIN, O_DATA_ONLY };
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
@@ -108,143 +105,163 @@ int clt_study_main(int argc, char **argv) {
                                          {"data-only", no_argument, 0, O_DATA_ONLY},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *config = NULL, *output = NULL, *emit = NULL, *split = NULL, *trainer_opt = NULL, *data_opt = NULL;
-    char *devices_arg = NULL;
-    const char **sets = clt_calloc((size_t)argc, sizeof *sets), **net_sets = clt_calloc((size_t)argc, sizeof *net_sets);
-    int nsets = 0, nnet = 0, jobs = 0, threads = -1, list = 0, no_report = 0, plain = 0, data_only = 0, c, rc = 2;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:s:S:o:j:h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'c': config = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'S': net_sets[nnet++] = optarg; break;
-        case 'o': output = optarg; break;
+        case 'c': a->config = optarg; break;
+        case 's': a->sets[a->nsets++] = optarg; break;
+        case 'S': a->net_sets[a->nnet++] = optarg; break;
+        case 'o': a->output = optarg; break;
         case 'j':
-            jobs = (int)strtol(optarg, &end, 10);
-            if (*end || jobs < 1) {
+            a->jobs = (int)strtol(optarg, &end, 10);
+            if (*end || a->jobs < 1) {
                 clt_error("-j %s: expected a whole number of at least 1", optarg);
-                goto out;
+                return 2;
             }
             break;
         case O_THREADS:
-            threads = (int)strtol(optarg, &end, 10);
-            if (*end || threads < 0) {
+            a->threads = (int)strtol(optarg, &end, 10);
+            if (*end || a->threads < 0) {
                 clt_error("--threads %s: expected a whole number (0: leave POCL_MAX_PTHREAD_COUNT alone)", optarg);
-                goto out;
+                return 2;
             }
             break;
-        case O_DEVICE: devices_arg = clt_strdup(optarg); break;
-        case O_TRAINER: trainer_opt = optarg; break;
-        case O_DATA: data_opt = optarg; break;
-        case O_LIST: list = 1; break;
+        case O_DEVICE:
+            free(a->devices);
+            a->devices = clt_strdup(optarg);
+            break;
+        case O_TRAINER: a->trainer = optarg; break;
+        case O_DATA: a->data_tool = optarg; break;
+        case O_LIST: a->list = 1; break;
         case O_EMIT:
-            emit = optarg;
-            if (strcmp(emit, "make") && strcmp(emit, "slurm") && strcmp(emit, "configs")) {
-                clt_error("--emit %s: expected make, slurm or configs", emit);
-                goto out;
+            a->emit = optarg;
+            if (strcmp(a->emit, "make") && strcmp(a->emit, "slurm") && strcmp(a->emit, "configs")) {
+                clt_error("--emit %s: expected make, slurm or configs", a->emit);
+                return 2;
             }
             break;
-        case O_SPLIT: split = optarg; break;
-        case O_NO_REPORT: no_report = 1; break;
-        case O_PLAIN: plain = 1; break;
-        case O_DATA_ONLY: data_only = 1; break;
-        case 'h':
-            usage(stdout);
-            rc = 0;
-            goto out;
-        default: usage(stderr); goto out;
+        case O_SPLIT: a->split = optarg; break;
+        case O_NO_REPORT: a->no_report = 1; break;
+        case O_PLAIN: a->plain = 1; break;
+        case O_DATA_ONLY: a->data_only = 1; break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         clt_error("unexpected argument '%s' (see cltransfer study --help)", argv[optind]);
-        goto out;
+        return 2;
     }
-    if (!config) {
+    if (!a->config) {
         clt_error("no study file: pass -c conf/study/NAME.ini (see cltransfer study --help)");
-        goto out;
+        return 2;
     }
-    int configs = emit && !strcmp(emit, "configs");
-    if (configs && !output) {
+    int configs = a->emit && !strcmp(a->emit, "configs");
+    if (configs && !a->output) {
         clt_error("--emit configs needs -o DIR, the folder for the INI files");
-        goto out;
+        return 2;
     }
-    if (split && !configs) {
+    if (a->split && !configs) {
         clt_error("--split goes with --emit configs");
-        goto out;
+        return 2;
     }
+    return 0;
+}
 
-    /* Trainer and data tool: option, environment, then this program and its neighbour. */
+/* Trainer and data tool: option, environment, then this program and its neighbour. */
+static int find_programs(const study_args *a, char **trainer, char **data_tool) {
     const char *env_trainer = getenv("CLTRANSFER_TRAINER"), *env_data = getenv("CLTRANSFER_DATA");
-    char *trainer = NULL, *data_tool = NULL;
-    if (trainer_opt)
-        trainer = absolute(trainer_opt);
+    *trainer = *data_tool = NULL;
+    if (a->trainer)
+        *trainer = absolute(a->trainer);
     else if (env_trainer && *env_trainer)
-        trainer = absolute(env_trainer);
+        *trainer = absolute(env_trainer);
     else {
         char buf[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
         if (n <= 0) {
             clt_error("cannot find this program through /proc/self/exe: pass --trainer PATH");
-            goto out;
+            return -1;
         }
         buf[n] = 0;
-        trainer = clt_strdup(buf);
+        *trainer = clt_strdup(buf);
     }
-    if (data_opt) {
-        data_tool = absolute(data_opt);
-        setenv("CLTRANSFER_DATA", data_tool, 1); /* prepare.sh reads it before its default */
+    if (a->data_tool) {
+        *data_tool = absolute(a->data_tool);
+        setenv("CLTRANSFER_DATA", *data_tool, 1); /* prepare.sh reads it before its default */
     } else if (env_data && *env_data) {
-        data_tool = absolute(env_data);
+        *data_tool = absolute(env_data);
     }
+    return 0;
+}
 
-    clt_study_options so = {0};
-    so.run_dir = configs ? NULL : output;
-    so.absolute = !configs;
-    so.data_tool = data_tool;
-    so.sets = sets;
-    so.nsets = nsets;
-    so.net_sets = net_sets;
-    so.nnet_sets = nnet;
-    clt_study s;
-    if (clt_study_load(&s, config, &so) != 0) {
-        free(trainer);
-        free(data_tool);
-        goto out;
+/* Runs the graph here, then writes the report; returns the exit status. */
+static int run_here(const clt_study *s, const study_args *a, const char *trainer) {
+    clt_study_run_options ro = {0};
+    ro.jobs = a->jobs ? a->jobs : s->jobs;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = a->threads;
+    if (threads < 0) threads = getenv("POCL_MAX_PTHREAD_COUNT") ? 0 : (int)CLT_MAX(1, (cores > 0 ? cores : 1) / ro.jobs);
+    ro.threads = threads;
+    ro.trainer = trainer;
+    char *devices = a->devices ? clt_strdup(a->devices) : NULL;
+    ro.ndevices = devices ? split_devices(devices, &ro.devices) : 0;
+    ro.progress = !a->plain;
+    ro.data_only = a->data_only;
+    int rc = clt_study_run(s, &ro);
+    if (rc != 130 && !a->no_report && !a->data_only) {
+        clt_report_options o = {0};
+        o.tolerance = -1;
+        if (clt_report_folder(s->run_dir, &o) != 0 && rc == 0) rc = 1;
     }
-    if (list) {
-        clt_study_list(&s, stdout);
-        rc = 0;
-    } else if (configs) {
-        rc = clt_study_emit_configs(&s, split, output) == 0 ? 0 : 1;
-    } else if (emit && !strcmp(emit, "make")) {
-        rc = clt_study_emit_make(&s, trainer, NULL) == 0 ? 0 : 1;
-    } else if (emit) {
-        rc = clt_study_emit_slurm(&s, trainer, NULL) == 0 ? 0 : 1;
-    } else {
-        clt_study_run_options ro = {0};
-        ro.jobs = jobs ? jobs : s.jobs;
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        if (threads < 0) threads = getenv("POCL_MAX_PTHREAD_COUNT") ? 0 : (int)CLT_MAX(1, (cores > 0 ? cores : 1) / ro.jobs);
-        ro.threads = threads;
-        ro.trainer = trainer;
-        ro.ndevices = devices_arg ? split_devices(devices_arg, &ro.devices) : 0;
-        ro.progress = !plain;
-        ro.data_only = data_only;
-        rc = clt_study_run(&s, &ro);
-        if (rc != 130 && !no_report && !data_only) {
-            clt_report_options o = {0};
-            o.tolerance = -1;
-            if (clt_report_folder(s.run_dir, &o) != 0 && rc == 0) rc = 1;
+    free(ro.devices);
+    free(devices);
+    return rc;
+}
+
+int clt_study_main(int argc, char **argv) {
+    study_args a = {0};
+    a.threads = -1;
+    a.sets = clt_calloc((size_t)argc, sizeof *a.sets);
+    a.net_sets = clt_calloc((size_t)argc, sizeof *a.net_sets);
+    char *trainer = NULL, *data_tool = NULL;
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 1) rc = 0;
+    else if (rc == 0 && find_programs(&a, &trainer, &data_tool) != 0) rc = 2;
+    else if (rc == 0) {
+        int configs = a.emit && !strcmp(a.emit, "configs");
+        clt_study_options so = {0};
+        so.run_dir = configs ? NULL : a.output;
+        so.absolute = !configs;
+        so.data_tool = data_tool;
+        so.sets = a.sets;
+        so.nsets = a.nsets;
+        so.net_sets = a.net_sets;
+        so.nnet_sets = a.nnet;
+        clt_study s;
+        if (clt_study_load(&s, a.config, &so) != 0)
+            rc = 2;
+        else {
+            if (a.list) {
+                clt_study_list(&s, stdout);
+                rc = 0;
+            } else if (configs)
+                rc = clt_study_emit_configs(&s, a.split, a.output) == 0 ? 0 : 1;
+            else if (a.emit && !strcmp(a.emit, "make"))
+                rc = clt_study_emit_make(&s, trainer, NULL) == 0 ? 0 : 1;
+            else if (a.emit)
+                rc = clt_study_emit_slurm(&s, trainer, NULL) == 0 ? 0 : 1;
+            else
+                rc = run_here(&s, &a, trainer);
+            clt_study_free(&s);
         }
-        free(ro.devices);
     }
-    clt_study_free(&s);
     free(trainer);
     free(data_tool);
-out:
-    free(sets);
-    free(net_sets);
-    free(devices_arg);
+    free(a.sets);
+    free(a.net_sets);
+    free(a.devices);
     return rc;
 }

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "net/config.h"
+#include "net/treatment.h"
 #include "util/ini.h"
 #include "study/study.h"
+#include "study/study_schema.h"
 
 /* ---------- the study file as a list of settings ---------- */
 
@@ -114,7 +116,10 @@ static const char *get(entries *es, const char *section, const char *key, const 
     return e ? e->value : dflt;
 }
 
-static int get_long(entries *es, const char *section, const char *key, long dflt, long lo, long hi, long *out) {
+/* A whole number within the schema's bounds of the key (study_schema.c). */
+static int get_long(entries *es, const char *section, const char *key, long dflt, long *out) {
+    const clt_study_key *k = clt_study_key_find(section, key);
+    long lo = (long)k->min, hi = (long)k->max;
     entry *e = find(es, section, key);
     if (!e) {
         *out = dflt;
@@ -147,6 +152,15 @@ static int get_bool(entries *es, const char *section, const char *key, int dflt,
 }
 
 /* Parses "1-7", "1,3,5,7", "1 3 5 7" or "1-3,5" into a sorted list without repeats. */
+static int parse_int_list(const char *text, long lo, long hi, long **out, int *n, const char *where, const char *what);
+
+/* The same for a list-valued key, within its schema bounds. */
+static int parse_key_list(const char *section, const char *key, const char *text, long **out, int *n, const char *where,
+                          const char *what) {
+    const clt_study_key *k = clt_study_key_find(section, key);
+    return parse_int_list(text, (long)k->min, (long)k->max, out, n, where, what);
+}
+
 static int parse_int_list(const char *text, long lo, long hi, long **out, int *n, const char *where, const char *what) {
     long *v = NULL;
     int cnt = 0, cap = 0;
@@ -202,8 +216,6 @@ bad:
 /* ---------- expansion ---------- */
 
 static const char *NET_SECTIONS[] = {"device", "data", "net", "solver"};
-static const char *TREATMENTS[] = {"base",        "selffer",       "selffer_ft", "transfer",
-                                   "transfer_ft", "random_frozen", "reduced"};
 
 /* One config setting a network gets from the study ([data] crop = 0 → "data", "crop", "0"). */
 typedef struct kv {
@@ -262,13 +274,14 @@ typedef struct ctx {
     const clt_study_options *opt;
     long seed;
     kvs defaults;          /* [device] [data] [net] [solver] of the study file */
-    kvs per_treatment[7];  /* [treatment ...] overrides */
+    kvs per_treatment[CLT_TREATMENTS]; /* [treatment ...] overrides */
     kvs net_sets;          /* -S overrides, applied last */
     char *source_kind, *input, *val_list, *val_root, *options;
     long classes, subset_seed;
     char *data_tool;
     int once;               /* networks that validate only at their end */
     char once_example[160];
+    char budget[4][32];     /* the solver settings [study] iterations and validations derive */
 } ctx;
 
 static char *path_for(const ctx *c, const char *p) {
@@ -406,18 +419,12 @@ static int add_data_node(ctx *c, const char *dir_name, data_kind kind, const clt
 
 /* What one network is; expand_net turns it into a node. */
 typedef struct net_spec {
-    const char *treatment; /* one of TREATMENTS */
+    const char *treatment; /* a name of net/treatment.h */
     const clt_study_split *split; /* NULL: the whole dataset */
     char base, target;     /* 'A'/'B'; target 0: all classes */
     int n, repeat;
     long per_class;
 } net_spec;
-
-static int treatment_index(const char *t) {
-    for (size_t i = 0; i < CLT_ARRAY_LEN(TREATMENTS); i++)
-        if (!strcmp(TREATMENTS[i], t)) return (int)i;
-    return -1;
-}
 
 static void net_name(clt_sb *b, const net_spec *ns) {
     char lb = (char)tolower(ns->base), lt = (char)tolower(ns->target);
@@ -433,7 +440,8 @@ static void net_name(clt_sb *b, const net_spec *ns) {
     if (ns->repeat) clt_sb_printf(b, "-r%d", ns->repeat);
 }
 
-static int expand_net(ctx *c, const net_spec *ns) {
+/* The node of a network: its id, name, folder and files, and what it is; NULL when the id is taken. */
+static clt_study_node *new_net_node(ctx *c, const net_spec *ns) {
     clt_study *s = c->s;
     const char *split = ns->split ? ns->split->name : "whole";
     clt_sb name = {0}, id = {0};
@@ -443,7 +451,7 @@ static int expand_net(ctx *c, const net_spec *ns) {
         clt_error("%s: network %s is listed twice", s->source, id.s);
         clt_sb_free(&name);
         clt_sb_free(&id);
-        return -1;
+        return NULL;
     }
     clt_study_node *n = add_node(s);
     n->kind = CLT_NODE_NET;
@@ -464,132 +472,163 @@ static int expand_net(ctx *c, const net_spec *ns) {
     n->n = ns->n;
     n->repeat = ns->repeat;
     n->per_class = (int)ns->per_class;
+    return n;
+}
 
-    /* Dependencies and packs. */
-    char *train, *val, *base_ckpt = NULL;
-    char file[64];
+/* The packs a network reads, the data node that makes them, and for nets that copy layers the
+   base net they wait for and its final checkpoint. */
+typedef struct net_inputs {
+    char *train, *val, *base_ckpt;
+} net_inputs;
+
+static void net_inputs_free(net_inputs *in) {
+    free(in->train);
+    free(in->val);
+    free(in->base_ckpt);
+}
+
+static int net_inputs_and_deps(ctx *c, const net_spec *ns, clt_study_node *n, net_inputs *in) {
+    clt_study *s = c->s;
+    char file[64], dname[32];
+    clt_sb d = {0};
     if (!strcmp(ns->treatment, "reduced")) {
-        char dname[32];
         snprintf(dname, sizeof dname, "reduced%04ld", ns->per_class);
-        train = pack_path(c, dname, "train.pack");
+        in->train = pack_path(c, dname, "train.pack");
         pack_file(c, file, sizeof file, "all", 0);
-        val = pack_path(c, "whole", file);
-        clt_sb d = {0};
-        clt_sb_printf(&d, "data/%s", dname);
-        add_dep(n, node_index(s, d.s));
-        clt_sb_free(&d);
+        in->val = pack_path(c, "whole", file);
     } else {
         const char *half = ns->target ? (char[]){ns->target, 0} : "all";
+        snprintf(dname, sizeof dname, "%s", n->split);
         pack_file(c, file, sizeof file, half, 1);
-        train = pack_path(c, split, file);
+        in->train = pack_path(c, n->split, file);
         pack_file(c, file, sizeof file, half, 0);
-        val = pack_path(c, split, file);
-        clt_sb d = {0};
-        clt_sb_printf(&d, "data/%s", split);
-        add_dep(n, node_index(s, d.s));
-        clt_sb_free(&d);
+        in->val = pack_path(c, n->split, file);
     }
-    if (ns->base && (strstr(ns->treatment, "selffer") || strstr(ns->treatment, "transfer"))) {
-        net_spec b = {"base", ns->split, 0, ns->base, 0, ns->repeat, 0};
-        clt_sb bname = {0}, bid = {0};
-        net_name(&bname, &b);
-        clt_sb_printf(&bid, "%s/%s", split, bname.s);
-        int bi = node_index(s, bid.s);
-        if (bi < 0) {
-            clt_error("%s: %s needs base net %s: add %c to [split %s] base", s->source, id.s, bid.s, ns->base, split);
-            clt_sb_free(&bname);
-            clt_sb_free(&bid);
-            free(train);
-            free(val);
-            return -1;
-        }
+    clt_sb_printf(&d, "data/%s", dname);
+    add_dep(n, node_index(s, d.s));
+    clt_sb_free(&d);
+    if (!ns->base || !(strstr(ns->treatment, "selffer") || strstr(ns->treatment, "transfer"))) return 0;
+    net_spec b = {"base", ns->split, 0, ns->base, 0, ns->repeat, 0};
+    clt_sb bname = {0}, bid = {0};
+    net_name(&bname, &b);
+    clt_sb_printf(&bid, "%s/%s", n->split, bname.s);
+    int bi = node_index(s, bid.s), rc = 0;
+    if (bi < 0) {
+        clt_error("%s: %s needs base net %s: add %c to [split %s] base", s->source, n->id, bid.s, ns->base, n->split);
+        rc = -1;
+    } else {
         add_dep(n, bi);
-        base_ckpt = clt_path_join(s->nodes[bi].dir, "final.ckpt");
-        clt_sb_free(&bname);
-        clt_sb_free(&bid);
+        in->base_ckpt = clt_path_join(s->nodes[bi].dir, "final.ckpt");
     }
+    clt_sb_free(&bname);
+    clt_sb_free(&bid);
+    return rc;
+}
 
-    /* Settings: the study's defaults, the treatment's overrides, then -S. */
-    kvs all = {0};
-    int ti = treatment_index(ns->treatment);
-    for (int i = 0; i < c->defaults.n; i++)
-        kvs_set(&all, c->defaults.v[i].section, c->defaults.v[i].key, c->defaults.v[i].value, c->defaults.v[i].where);
-    for (int i = 0; i < c->per_treatment[ti].n; i++) {
-        kv *e = &c->per_treatment[ti].v[i];
-        kvs_set(&all, e->section, e->key, e->value, e->where);
-    }
-    for (int i = 0; i < c->net_sets.n; i++)
-        kvs_set(&all, c->net_sets.v[i].section, c->net_sets.v[i].key, c->net_sets.v[i].value, c->net_sets.v[i].where);
+/* A network's settings: the study's defaults, its treatment's overrides, then -S. */
+static void net_settings(const ctx *c, const char *treatment, kvs *all) {
+    const kvs *layers[3] = {&c->defaults, &c->per_treatment[clt_treatment_index(treatment)], &c->net_sets};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < layers[l]->n; i++) {
+            const kv *e = &layers[l]->v[i];
+            kvs_set(all, e->section, e->key, e->value, e->where);
+        }
+}
 
-    char *out = clt_strdup(n->dir);
-    uint64_t h = clt_fnv1a(CLT_FNV_INIT, &c->seed, sizeof c->seed);
-    h = clt_fnv1a(h, id.s, strlen(id.s));
-    long long seed = (long long)(h % 1000000000ULL) + 1;
-    const char *mode = !strcmp(ns->treatment, "random_frozen")            ? "random"
-                       : strstr(ns->treatment, "_ft")                     ? "finetune"
-                       : base_ckpt                                        ? "frozen"
-                                                                          : NULL;
+/* The [transfer] mode of a treatment: random, finetune, frozen, or NULL (nothing copied). */
+static const char *transfer_mode(const char *treatment, const net_inputs *in) {
+    if (!strcmp(treatment, "random_frozen")) return "random";
+    if (strstr(treatment, "_ft")) return "finetune";
+    return in->base_ckpt ? "frozen" : NULL;
+}
 
+/* net.ini: [run], the network sections with the packs, [transfer] and [study]. */
+static char *net_ini_text(const ctx *c, const net_spec *ns, const clt_study_node *n, const net_inputs *in,
+                          const kvs *all, long long seed, const char *mode) {
+    const clt_study *s = c->s;
     clt_sb t = {0};
     clt_sb_printf(&t,
                   "; %s of study %s, generated by `cltransfer study` from %s:\n"
                   "; edit the study file, not this one.\n"
                   "[run]\nname = %s-%s\noutput = %s\nseed = %lld\n",
-                  id.s, s->name, s->source, split, name.s, out, seed);
+                  n->id, s->name, s->source, n->split, n->name, n->dir, seed);
     for (size_t sec = 0; sec < CLT_ARRAY_LEN(NET_SECTIONS); sec++) {
         int any = !strcmp(NET_SECTIONS[sec], "data");
-        for (int i = 0; i < all.n; i++) any |= !strcmp(all.v[i].section, NET_SECTIONS[sec]);
+        for (int i = 0; i < all->n; i++) any |= !strcmp(all->v[i].section, NET_SECTIONS[sec]);
         if (!any) continue;
         clt_sb_printf(&t, "\n[%s]\n", NET_SECTIONS[sec]);
-        if (!strcmp(NET_SECTIONS[sec], "data")) clt_sb_printf(&t, "train = %s\nval = %s\n", train, val);
-        for (int i = 0; i < all.n; i++)
-            if (!strcmp(all.v[i].section, NET_SECTIONS[sec])) clt_sb_printf(&t, "%s = %s\n", all.v[i].key, all.v[i].value);
+        if (!strcmp(NET_SECTIONS[sec], "data")) clt_sb_printf(&t, "train = %s\nval = %s\n", in->train, in->val);
+        for (int i = 0; i < all->n; i++)
+            if (!strcmp(all->v[i].section, NET_SECTIONS[sec])) clt_sb_printf(&t, "%s = %s\n", all->v[i].key, all->v[i].value);
     }
     if (mode) {
         clt_sb_printf(&t, "\n[transfer]\n");
-        if (base_ckpt) clt_sb_printf(&t, "base = %s\n", base_ckpt);
+        if (in->base_ckpt) clt_sb_printf(&t, "base = %s\n", in->base_ckpt);
         clt_sb_printf(&t, "layers = %d\nmode = %s\n", ns->n, mode);
     }
-    clt_sb_printf(&t, "\n[study]\ntreatment = %s\nsplit = %s\n", ns->treatment, split);
+    clt_sb_printf(&t, "\n[study]\ntreatment = %s\nsplit = %s\n", ns->treatment, n->split);
     if (ns->base) clt_sb_printf(&t, "base = %c\n", ns->base);
     clt_sb_printf(&t, "target = %s\nrepeat = %d\n", n->target, ns->repeat);
     if (ns->per_class) clt_sb_printf(&t, "per_class = %ld\n", ns->per_class);
-    n->text = t.s;
+    return t.s;
+}
 
-    /* The trainer's own checks, now rather than hours into the study; max_iter is the cost. */
+/* The trainer's own checks, now rather than hours into the study; max_iter is the node's cost. */
+static int check_net_config(ctx *c, const net_spec *ns, clt_study_node *n, const net_inputs *in, const kvs *all,
+                            const char *mode) {
     clt_config cfg;
     clt_config_defaults(&cfg);
     int rc = 0;
-    for (int i = 0; i < all.n && rc == 0; i++) {
+    for (int i = 0; i < all->n && rc == 0; i++) {
         char set[1400];
-        snprintf(set, sizeof set, "%s.%s=%s", all.v[i].section, all.v[i].key, all.v[i].value);
+        snprintf(set, sizeof set, "%s.%s=%s", all->v[i].section, all->v[i].key, all->v[i].value);
         if (clt_config_set(&cfg, set) != 0) {
-            clt_error("%s: (for network %s)", all.v[i].where, id.s);
+            clt_error("%s: (for network %s)", all->v[i].where, n->id);
             rc = -1;
         }
     }
     if (rc == 0) {
-        snprintf(cfg.train, sizeof cfg.train, "%s", train);
-        snprintf(cfg.val, sizeof cfg.val, "%s", val);
+        snprintf(cfg.train, sizeof cfg.train, "%s", in->train);
+        snprintf(cfg.val, sizeof cfg.val, "%s", in->val);
         if (mode) {
             snprintf(cfg.mode, sizeof cfg.mode, "%s", mode);
             cfg.layers = ns->n;
-            if (base_ckpt) snprintf(cfg.base, sizeof cfg.base, "%s", base_ckpt);
+            if (in->base_ckpt) snprintf(cfg.base, sizeof cfg.base, "%s", in->base_ckpt);
         }
-        snprintf(cfg.source, sizeof cfg.source, "%s (network %s)", s->source, id.s);
+        snprintf(cfg.source, sizeof cfg.source, "%s (network %s)", c->s->source, n->id);
         rc = clt_config_validate(&cfg);
         if (cfg.test_interval > cfg.max_iter && !c->once++)
-            snprintf(c->once_example, sizeof c->once_example, "%s (test_interval %lld > max_iter %lld)", id.s,
+            snprintf(c->once_example, sizeof c->once_example, "%s (test_interval %lld > max_iter %lld)", n->id,
                      (long long)cfg.test_interval, (long long)cfg.max_iter);
     }
     n->cost = (double)cfg.max_iter;
     n->batch = cfg.batch;
     n->validations = (int)((cfg.max_iter + cfg.test_interval - 1) / cfg.test_interval) + (cfg.test_initialization ? 1 : 0);
+    return rc;
+}
+
+/* Each network's seed is a hash of the study seed and its id, so adding networks changes no other's. */
+static long long net_seed(const ctx *c, const char *id) {
+    uint64_t h = clt_fnv1a(CLT_FNV_INIT, &c->seed, sizeof c->seed);
+    h = clt_fnv1a(h, id, strlen(id));
+    return (long long)(h % 1000000000ULL) + 1;
+}
+
+static int expand_net(ctx *c, const net_spec *ns) {
+    clt_study_node *n = new_net_node(c, ns);
+    if (!n) return -1;
+    net_inputs in = {0};
+    if (net_inputs_and_deps(c, ns, n, &in) != 0) {
+        net_inputs_free(&in);
+        return -1;
+    }
+    kvs all = {0};
+    net_settings(c, ns->treatment, &all);
+    const char *mode = transfer_mode(ns->treatment, &in);
+    n->text = net_ini_text(c, ns, n, &in, &all, net_seed(c, n->id), mode);
+    int rc = check_net_config(c, ns, n, &in, &all, mode);
     free(all.v);
-    free(out);
-    free(train);
-    free(val);
-    free(base_ckpt);
+    net_inputs_free(&in);
     return rc;
 }
 
@@ -611,7 +650,7 @@ static int parse_term(const char *term, const char *where, const char *treatment
                           : "a transfer net's base and target are different halves (AnB, BnA)");
         return -1;
     }
-    if (term[len] == ':') return parse_int_list(term + len + 1, 1, 7, layers, nlayers, where, "layers");
+    if (term[len] == ':') return parse_key_list("split", treatment, term + len + 1, layers, nlayers, where, "layers");
     *layers = clt_malloc((size_t)ndflt * sizeof **layers);
     memcpy(*layers, dflt_layers, (size_t)ndflt * sizeof **layers);
     *nlayers = ndflt;
@@ -625,8 +664,6 @@ static int words(char *s, char **w, int max) {
     return n;
 }
 
-static const char *SPLIT_KEYS[] = {"random", "natman", "a", "b", "dissimilar", "base", "selffer", "selffer_ft",
-                                   "transfer", "transfer_ft", "random_frozen", "layers", "repeats"};
 
 static int valid_name(const char *s) {
     if (!*s || strlen(s) >= 32) return 0;
@@ -669,7 +706,7 @@ static int read_split(ctx *c, const char *section, clt_study_split *sp) {
     }
     if (r) {
         long seed;
-        if (get_long(es, section, "random", 0, 0, 4294967295L, &seed) != 0) return -1;
+        if (get_long(es, section, "random", 0, &seed) != 0) return -1;
         snprintf(sp->kind, sizeof sp->kind, "random");
         clt_sb sb = {0};
         clt_sb_printf(&sb, "%ld", seed);
@@ -691,13 +728,13 @@ static int expand_split(ctx *c, const char *section, const clt_study_split *sp, 
     int nlayers = 0, rc = 0;
     entry *le = find(es, section, "layers");
     if (le) {
-        if (parse_int_list(le->value, 1, 7, &layers, &nlayers, le->where, "layers") != 0) return -1;
+        if (parse_key_list(section, "layers", le->value, &layers, &nlayers, le->where, "layers") != 0) return -1;
     } else {
         layers = clt_malloc((size_t)nstudy_layers * sizeof *layers);
         memcpy(layers, study_layers, (size_t)nstudy_layers * sizeof *layers);
         nlayers = nstudy_layers;
     }
-    if (get_long(es, section, "repeats", study_repeats, 1, 1000, &repeats) != 0) {
+    if (get_long(es, section, "repeats", study_repeats, &repeats) != 0) {
         free(layers);
         return -1;
     }
@@ -753,7 +790,7 @@ static int expand_split(ctx *c, const char *section, const clt_study_split *sp, 
                           e->where, section, e->value);
                 rc = -1;
             } else if (e->value[1] == ':') {
-                if (parse_int_list(e->value + 2, 1, 7, &ls, &nls, e->where, "layers") != 0)
+                if (parse_key_list(section, "layers", e->value + 2, &ls, &nls, e->where, "layers") != 0)
                     rc = -1;
                 else
                     own = 1;
@@ -765,6 +802,15 @@ static int expand_split(ctx *c, const char *section, const clt_study_split *sp, 
             if (own) free(ls);
         }
     }
+    /* Base nets beyond the repeats measure the seed spread the report prints beside its verdicts;
+       no other network copies their layers. */
+    long base_repeats;
+    if (rc == 0 && get_long(es, section, "base_repeats", repeats, &base_repeats) != 0) rc = -1;
+    for (long r = repeats; rc == 0 && r < base_repeats; r++)
+        for (int i = 0; i < 2 && bases[i] && rc == 0; i++) {
+            net_spec ns = {"base", sp, 0, bases[i], 0, (int)r, 0};
+            rc = expand_net(c, &ns);
+        }
     free(layers);
     return rc;
 }
@@ -773,12 +819,12 @@ static int expand_whole(ctx *c, long study_repeats) {
     entries *es = c->es;
     long repeats, *rf = NULL, *red = NULL;
     int base, nrf = 0, nred = 0, rc = 0;
-    if (get_bool(es, "whole", "base", 0, &base) != 0 || get_long(es, "whole", "repeats", study_repeats, 1, 1000, &repeats) != 0)
+    if (get_bool(es, "whole", "base", 0, &base) != 0 || get_long(es, "whole", "repeats", study_repeats, &repeats) != 0)
         return -1;
     entry *e = find(es, "whole", "random_frozen");
-    if (e && parse_int_list(e->value, 1, 7, &rf, &nrf, e->where, "layers") != 0) return -1;
+    if (e && parse_key_list("whole", "random_frozen", e->value, &rf, &nrf, e->where, "layers") != 0) return -1;
     e = find(es, "whole", "reduced");
-    if (e && parse_int_list(e->value, 1, 100000000, &red, &nred, e->where, "examples per class") != 0) {
+    if (e && parse_key_list("whole", "reduced", e->value, &red, &nred, e->where, "examples per class") != 0) {
         free(rf);
         return -1;
     }
@@ -811,21 +857,25 @@ static int expand_whole(ctx *c, long study_repeats) {
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
+/* "base, selffer, …" for error messages. */
+static void treatment_names(clt_sb *b) {
+    for (int t = 0; t < CLT_TREATMENTS; t++) clt_sb_printf(b, "%s%s", t ? ", " : "", clt_treatment_name(t));
+}
+
 /* [treatment base transfer] → the overrides of both. */
 static int read_treatment_section(ctx *c, const char *section) {
     char *names = clt_strdup(section + strlen("treatment")), *w[8];
     int nw = words(names, w, 8), rc = 0;
+    clt_sb known = {0};
+    treatment_names(&known);
     if (nw == 0) {
-        clt_error("%s: [treatment] needs one or more treatment names: %s", c->s->source,
-                  "base selffer selffer_ft transfer transfer_ft random_frozen reduced");
+        clt_error("%s: [treatment] needs one or more treatment names: %s", c->s->source, known.s);
         rc = -1;
     }
     for (int k = 0; k < nw && rc == 0; k++) {
-        int ti = treatment_index(w[k]);
+        int ti = clt_treatment_index(w[k]);
         if (ti < 0) {
-            clt_error("%s: [%s]: unknown treatment '%s' (base, selffer, selffer_ft, transfer, transfer_ft, "
-                      "random_frozen, reduced)",
-                      c->s->source, section, w[k]);
+            clt_error("%s: [%s]: unknown treatment '%s' (%s)", c->s->source, section, w[k], known.s);
             rc = -1;
             break;
         }
@@ -847,6 +897,7 @@ static int read_treatment_section(ctx *c, const char *section) {
         }
     }
     free(names);
+    clt_sb_free(&known);
     return rc;
 }
 
@@ -882,22 +933,9 @@ static void sort_by_stage(clt_study *s) {
 }
 
 static int known_key(const char *section, const char *key) {
-    static const char *STUDY[] = {"name", "output", "seed", "repeats", "layers", "jobs", "description"};
-    static const char *SOURCE[] = {"kind", "input", "val_list", "val_root", "classes", "packs", "seed", "options"};
-    static const char *REPORT[] = {"best", "tolerance"};
-    static const char *WHOLE[] = {"base", "random_frozen", "reduced", "repeats"};
-    const char **list = NULL;
-    size_t n = 0;
-#define USE(a) (list = (a), n = CLT_ARRAY_LEN(a))
-    if (!strcmp(section, "study")) USE(STUDY);
-    else if (!strcmp(section, "source")) USE(SOURCE);
-    else if (!strcmp(section, "report")) USE(REPORT);
-    else if (!strcmp(section, "whole")) USE(WHOLE);
-    else if (starts_with(section, "split ")) USE(SPLIT_KEYS);
-#undef USE
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(list[i], key)) return 1;
-    return 0;
+    return (!strcmp(section, "study") || !strcmp(section, "source") || !strcmp(section, "report") ||
+            !strcmp(section, "whole") || starts_with(section, "split ")) &&
+           clt_study_key_find(section, key) != NULL;
 }
 
 static int known_section(const char *s) {
@@ -923,6 +961,227 @@ static char *default_tool(const char *name) {
     return p;
 }
 
+/* The file's settings and the -s overrides; every section must be one the study knows. */
+static int read_entries(entries *es, const char *path, const clt_study_options *opt) {
+    int rc = read_study_file(es, path);
+    for (int i = 0; rc == 0 && i < opt->nsets; i++) rc = add_override(es, opt->sets[i]);
+    /* A value continued on indented lines is one value, its lines joined by a space; only the
+       description keeps them, for the report. A newline must not reach a generated file (net.ini,
+       prepare.sh, a Makefile), where it would end the value and start a setting of its own. */
+    for (int i = 0; i < es->n; i++)
+        if (strcmp(es->e[i].section, "study") || strcmp(es->e[i].key, "description"))
+            for (char *q = es->e[i].value; *q; q++)
+                if (*q == '\n' || *q == '\r') *q = ' ';
+    for (int i = 0; rc == 0 && i < es->n; i++)
+        if (!known_section(es->e[i].section)) {
+            clt_error("%s: unknown section [%s] (study, source, report, split NAME, whole, treatment NAMES, "
+                      "device, data, net, solver)",
+                      es->e[i].where, es->e[i].section);
+            rc = -1;
+        }
+    return rc;
+}
+
+/* What [study] and [report] hold besides the layers and repeats: name, run folder, seed, jobs, the
+   metric's K, τ and the description. */
+static int read_study_section(ctx *c, const char *path, char **run, long *repeats) {
+    clt_study *s = c->s;
+    entries *es = c->es;
+    char *stem = file_stem(path);
+    snprintf(s->name, sizeof s->name, "%s", get(es, "study", "name", stem));
+    free(stem);
+    if (!valid_name(s->name)) {
+        clt_error("%s: [study] name '%s': use letters, digits, '_' and '-'", path, s->name);
+        return -1;
+    }
+    clt_sb dflt_out = {0};
+    clt_sb_printf(&dflt_out, "runs/%s", s->name);
+    *run = clt_strdup(c->opt->run_dir ? c->opt->run_dir : get(es, "study", "output", dflt_out.s));
+    s->run_dir = path_for(c, *run);
+    clt_sb_free(&dflt_out);
+    long jobs, best;
+    if (get_long(es, "study", "seed", 1, &c->seed) != 0 || get_long(es, "study", "repeats", 1, repeats) != 0 ||
+        get_long(es, "study", "jobs", 1, &jobs) != 0 || get_long(es, "report", "best", 10, &best) != 0)
+        return -1;
+    s->jobs = (int)jobs;
+    s->best = (int)best;
+    const char *desc = get(es, "study", "description", NULL);
+    s->description = desc ? clt_strdup(desc) : NULL;
+    entry *tol = find(es, "report", "tolerance");
+    const clt_study_key *k = clt_study_key_find("report", "tolerance");
+    s->tolerance = 0.005;
+    if (tol) {
+        char *end;
+        s->tolerance = strtod(tol->value, &end);
+        if (end == tol->value || *end || !(s->tolerance >= k->min && s->tolerance < k->max)) {
+            clt_error("%s: [report] tolerance = '%s': expected a fraction of top-1 in [%g, %g), e.g. 0.005", tol->where,
+                      tol->value, k->min, k->max);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* [source]: where the data comes from and where prepared data goes. */
+static int read_source_section(ctx *c, const char *path, const char *run) {
+    entries *es = c->es;
+    entry *kind = find(es, "source", "kind");
+    if (!kind || (strcmp(kind->value, "fmnist") && strcmp(kind->value, "imagenet"))) {
+        clt_error("%s: [source] kind must be fmnist or imagenet", kind ? kind->where : path);
+        return -1;
+    }
+    entry *input = find(es, "source", "input"), *val_list = find(es, "source", "val_list"),
+          *val_root = find(es, "source", "val_root");
+    if (!strcmp(kind->value, "imagenet") && (!input || !val_list || !val_root)) {
+        clt_error("%s: [source] kind = imagenet needs input (the ILSVRC2012 train folder, one folder per wnid), "
+                  "val_list (Caffe-style 'file label' lines) and val_root (the folder of the validation images)",
+                  kind->where);
+        return -1;
+    }
+    if (!strcmp(kind->value, "fmnist") && (val_list || val_root)) {
+        clt_error("%s: [source] val_list and val_root are for kind = imagenet", (val_list ? val_list : val_root)->where);
+        return -1;
+    }
+    c->source_kind = kind->value;
+    c->input = input ? path_for(c, input->value) : NULL;
+    c->val_list = val_list ? path_for(c, val_list->value) : NULL;
+    c->val_root = val_root ? path_for(c, val_root->value) : NULL;
+    c->options = (char *)get(es, "source", "options", "");
+    int rc = 0;
+    if (get_long(es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, &c->classes) != 0 ||
+        get_long(es, "source", "seed", 0, &c->subset_seed) != 0)
+        rc = -1;
+    char *packs_default = clt_path_join(run, "data");
+    c->s->packs_dir = path_for(c, get(es, "source", "packs", packs_default));
+    free(packs_default);
+    c->data_tool = c->opt->data_tool ? clt_strdup(c->opt->data_tool) : default_tool("cltransfer-data");
+    return rc;
+}
+
+/* One "-S section.key=value" into the settings every network gets last. */
+static int add_net_set(ctx *c, const char *set) {
+    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+    char sec[16], key[64];
+    if (!dot || !eq || dot > eq || (size_t)(dot - set) >= sizeof sec || (size_t)(eq - dot - 1) >= sizeof key) {
+        clt_error("-S %s: expected section.key=value", set);
+        return -1;
+    }
+    snprintf(sec, sizeof sec, "%.*s", (int)(dot - set), set);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    char where[1100];
+    snprintf(where, sizeof where, "-S %s", set);
+    if (check_net_setting(sec, key, eq + 1, where) != 0) return -1;
+    kvs_set(&c->net_sets, sec, key, eq + 1, set);
+    return 0;
+}
+
+/* [study] iterations = N and validations = V, the budget in one place: every network trains N
+   iterations with the lr drop (solver.stepsize) at 2/3 of them, validates V times, evenly spaced,
+   the last at the end, and snapshots at each validation. A [solver] key set in the file wins. */
+static int derive_budget(ctx *c) {
+    entries *es = c->es;
+    entry *it = find(es, "study", "iterations");
+    long iterations, validations;
+    if (get_long(es, "study", "iterations", 0, &iterations) != 0 || get_long(es, "study", "validations", 1, &validations) != 0)
+        return -1;
+    if (!it) return 0;
+    if (validations > iterations) {
+        clt_error("%s: [study] validations = %ld is more than iterations = %ld", it->where, validations, iterations);
+        return -1;
+    }
+    long interval = (iterations + validations - 1) / validations;
+    static const char *KEYS[4] = {"max_iter", "stepsize", "test_interval", "snapshot"};
+    long values[4] = {iterations, CLT_MAX(1, (2 * iterations + 1) / 3), interval, interval};
+    for (int k = 0; k < 4; k++) {
+        snprintf(c->budget[k], sizeof c->budget[k], "%ld", values[k]);
+        kvs_set(&c->defaults, "solver", KEYS[k], c->budget[k], it->where);
+    }
+    return 0;
+}
+
+/* The network settings: the budget, [device] [data] [net] [solver], the [treatment ...] overrides,
+   then -S. */
+static int read_network_settings(ctx *c) {
+    entries *es = c->es;
+    int rc = derive_budget(c);
+    for (int i = 0; i < es->n && rc == 0; i++) {
+        entry *e = &es->e[i];
+        for (size_t k = 0; k < CLT_ARRAY_LEN(NET_SECTIONS); k++)
+            if (!strcmp(e->section, NET_SECTIONS[k])) {
+                e->used = 1;
+                rc = check_net_setting(e->section, e->key, e->value, e->where);
+                if (rc == 0) kvs_set(&c->defaults, e->section, e->key, e->value, e->where);
+            }
+    }
+    for (int i = 0; i < es->n && rc == 0; i++) {
+        if (!starts_with(es->e[i].section, "treatment") || es->e[i].used) continue;
+        rc = read_treatment_section(c, es->e[i].section);
+    }
+    for (int i = 0; i < c->opt->nnet_sets && rc == 0; i++) rc = add_net_set(c, c->opt->net_sets[i]);
+    return rc;
+}
+
+/* Splits in file order, each with its data node; then the whole dataset; then their networks. */
+static int expand_all(ctx *c, const long *layers, int nlayers, long repeats) {
+    clt_study *s = c->s;
+    entries *es = c->es;
+    int rc = 0;
+    for (int i = 0; i < es->n && rc == 0; i++) {
+        const char *sec = es->e[i].section;
+        if (!starts_with(sec, "split ")) continue;
+        int seen = 0;
+        for (int k = 0; k < s->nsplits; k++) seen |= !strcmp(s->splits[k].name, sec + 6);
+        if (seen) continue;
+        s->splits = clt_realloc(s->splits, (size_t)(s->nsplits + 1) * sizeof *s->splits);
+        clt_study_split *sp = &s->splits[s->nsplits++];
+        memset(sp, 0, sizeof *sp);
+        rc = read_split(c, sec, sp);
+        if (rc == 0) rc = add_data_node(c, sp->name, DATA_SPLIT, sp, 0, NULL);
+    }
+    int whole_data = 0;
+    for (int i = 0; i < es->n; i++) whole_data |= !strcmp(es->e[i].section, "whole");
+    if (rc == 0 && whole_data) rc = add_data_node(c, "whole", DATA_WHOLE, NULL, 0, NULL);
+    for (int k = 0; k < s->nsplits && rc == 0; k++) {
+        char sec[64];
+        snprintf(sec, sizeof sec, "split %s", s->splits[k].name);
+        rc = expand_split(c, sec, &s->splits[k], layers, nlayers, repeats);
+    }
+    if (rc == 0 && whole_data) rc = expand_whole(c, repeats);
+    return rc;
+}
+
+/* After expansion: no key left unread, at least one network, a word on nets that validate once. */
+static int check_expanded(ctx *c, const char *path) {
+    clt_study *s = c->s;
+    entries *es = c->es;
+    for (int i = 0; i < es->n; i++) {
+        entry *e = &es->e[i];
+        if (e->used || known_key(e->section, e->key)) continue;
+        clt_error("%s: unknown key '%s' in [%s]", e->where, e->key, e->section);
+        return -1;
+    }
+    int nets = 0;
+    for (int i = 0; i < s->nnodes; i++) nets += s->nodes[i].kind == CLT_NODE_NET;
+    if (!nets) {
+        clt_error("%s: the study has no networks: add a [split NAME] or [whole] section", path);
+        return -1;
+    }
+    if (c->once)
+        clt_warn("%s: %d networks validate only once, e.g. %s: their metric is that one value", path, c->once,
+                 c->once_example);
+    return 0;
+}
+
+static void ctx_free(ctx *c) {
+    for (int i = 0; i < CLT_TREATMENTS; i++) free(c->per_treatment[i].v);
+    free(c->defaults.v);
+    free(c->net_sets.v);
+    free(c->input);
+    free(c->val_list);
+    free(c->val_root);
+    free(c->data_tool);
+}
+
 int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt) {
     memset(s, 0, sizeof *s);
     char *run = NULL;
@@ -931,183 +1190,23 @@ int clt_study_load(clt_study *s, const char *path, const clt_study_options *opt)
     c.s = s;
     c.es = &es;
     c.opt = opt;
-    int rc = read_study_file(&es, path);
-    for (int i = 0; rc == 0 && i < opt->nsets; i++) rc = add_override(&es, opt->sets[i]);
-    /* A value continued on indented lines is one value, its lines joined by a space; only the
-       description keeps them, for the report. A newline must not reach a generated file (net.ini,
-       prepare.sh, a Makefile), where it would end the value and start a setting of its own. */
-    for (int i = 0; i < es.n; i++)
-        if (strcmp(es.e[i].section, "study") || strcmp(es.e[i].key, "description"))
-            for (char *q = es.e[i].value; *q; q++)
-                if (*q == '\n' || *q == '\r') *q = ' ';
-    for (int i = 0; rc == 0 && i < es.n; i++)
-        if (!known_section(es.e[i].section)) {
-            clt_error("%s: unknown section [%s] (study, source, report, split NAME, whole, treatment NAMES, "
-                      "device, data, net, solver)",
-                      es.e[i].where, es.e[i].section);
-            rc = -1;
-        }
+    long *layers = NULL, repeats = 1;
+    int nlayers = 0;
+    int rc = read_entries(&es, path, opt);
     s->source = clt_strdup(path);
-    if (rc != 0) goto out;
-
-    /* [study] */
-    char *stem = file_stem(path);
-    snprintf(s->name, sizeof s->name, "%s", get(&es, "study", "name", stem));
-    free(stem);
-    if (!valid_name(s->name)) {
-        clt_error("%s: [study] name '%s': use letters, digits, '_' and '-'", path, s->name);
-        rc = -1;
-        goto out;
-    }
-    clt_sb dflt_out = {0};
-    clt_sb_printf(&dflt_out, "runs/%s", s->name);
-    run = clt_strdup(opt->run_dir ? opt->run_dir : get(&es, "study", "output", dflt_out.s));
-    s->run_dir = path_for(&c, run);
-    clt_sb_free(&dflt_out);
-    long jobs, repeats, best;
-    if (get_long(&es, "study", "seed", 1, 0, 2147483647L, &c.seed) != 0 ||
-        get_long(&es, "study", "repeats", 1, 1, 1000, &repeats) != 0 ||
-        get_long(&es, "study", "jobs", 1, 1, 4096, &jobs) != 0 || get_long(&es, "report", "best", 10, 1, 100000, &best) != 0) {
-        rc = -1;
-        goto out;
-    }
-    s->jobs = (int)jobs;
-    s->best = (int)best;
-    const char *desc = get(&es, "study", "description", NULL);
-    s->description = desc ? clt_strdup(desc) : NULL;
-    entry *tol = find(&es, "report", "tolerance");
-    s->tolerance = 0.005;
-    if (tol) {
-        char *end;
-        s->tolerance = strtod(tol->value, &end);
-        if (end == tol->value || *end || !(s->tolerance >= 0 && s->tolerance < 1)) {
-            clt_error("%s: [report] tolerance = '%s': expected a fraction of top-1 in [0, 1), e.g. 0.005", tol->where,
-                      tol->value);
-            rc = -1;
-            goto out;
-        }
-    }
-    long *layers;
-    int nlayers;
-    entry *le = find(&es, "study", "layers");
-    if (parse_int_list(le ? le->value : "1-7", 1, 7, &layers, &nlayers, le ? le->where : path, "layers") != 0) {
-        rc = -1;
-        goto out;
-    }
-
-    /* [source] */
-    entry *kind = find(&es, "source", "kind");
-    if (!kind || (strcmp(kind->value, "fmnist") && strcmp(kind->value, "imagenet"))) {
-        clt_error("%s: [source] kind must be fmnist or imagenet", kind ? kind->where : path);
-        rc = -1;
-    }
-    entry *input = find(&es, "source", "input"), *val_list = find(&es, "source", "val_list"),
-          *val_root = find(&es, "source", "val_root");
-    if (rc == 0 && !strcmp(kind->value, "imagenet") && (!input || !val_list || !val_root)) {
-        clt_error("%s: [source] kind = imagenet needs input (the ILSVRC2012 train folder, one folder per wnid), "
-                  "val_list (Caffe-style 'file label' lines) and val_root (the folder of the validation images)",
-                  kind->where);
-        rc = -1;
-    }
-    if (rc == 0 && !strcmp(kind->value, "fmnist") && (val_list || val_root)) {
-        clt_error("%s: [source] val_list and val_root are for kind = imagenet", (val_list ? val_list : val_root)->where);
-        rc = -1;
-    }
+    if (rc == 0) rc = read_study_section(&c, path, &run, &repeats);
     if (rc == 0) {
-        c.source_kind = kind->value;
-        c.input = input ? path_for(&c, input->value) : NULL;
-        c.val_list = val_list ? path_for(&c, val_list->value) : NULL;
-        c.val_root = val_root ? path_for(&c, val_root->value) : NULL;
-        c.options = (char *)get(&es, "source", "options", "");
-        if (get_long(&es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, 2, 1000000, &c.classes) != 0 ||
-            get_long(&es, "source", "seed", 0, 0, 4294967295L, &c.subset_seed) != 0)
-            rc = -1;
-        char *packs_default = clt_path_join(run, "data");
-        s->packs_dir = path_for(&c, get(&es, "source", "packs", packs_default));
-        free(packs_default);
-        c.data_tool = opt->data_tool ? clt_strdup(opt->data_tool) : default_tool("cltransfer-data");
+        entry *le = find(&es, "study", "layers");
+        rc = parse_key_list("study", "layers", le ? le->value : "1-7", &layers, &nlayers, le ? le->where : path, "layers");
     }
-
-    /* Network defaults, treatment overrides, -S. */
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        entry *e = &es.e[i];
-        for (size_t k = 0; k < CLT_ARRAY_LEN(NET_SECTIONS); k++)
-            if (!strcmp(e->section, NET_SECTIONS[k])) {
-                e->used = 1;
-                rc = check_net_setting(e->section, e->key, e->value, e->where);
-                if (rc == 0) kvs_set(&c.defaults, e->section, e->key, e->value, e->where);
-            }
-    }
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        if (!starts_with(es.e[i].section, "treatment") || es.e[i].used) continue;
-        rc = read_treatment_section(&c, es.e[i].section);
-    }
-    for (int i = 0; i < opt->nnet_sets && rc == 0; i++) {
-        const char *set = opt->net_sets[i], *dot = strchr(set, '.'), *eq = strchr(set, '=');
-        char sec[16], key[64];
-        if (!dot || !eq || dot > eq || (size_t)(dot - set) >= sizeof sec || (size_t)(eq - dot - 1) >= sizeof key) {
-            clt_error("-S %s: expected section.key=value", set);
-            rc = -1;
-            break;
-        }
-        snprintf(sec, sizeof sec, "%.*s", (int)(dot - set), set);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-        char where[1100];
-        snprintf(where, sizeof where, "-S %s", set);
-        rc = check_net_setting(sec, key, eq + 1, where);
-        if (rc == 0) kvs_set(&c.net_sets, sec, key, eq + 1, set);
-    }
-
-    /* Splits in file order, each with its data node; then the whole dataset. */
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        const char *sec = es.e[i].section;
-        if (!starts_with(sec, "split ")) continue;
-        int seen = 0;
-        for (int k = 0; k < s->nsplits; k++) seen |= !strcmp(s->splits[k].name, sec + 6);
-        if (seen) continue;
-        s->splits = clt_realloc(s->splits, (size_t)(s->nsplits + 1) * sizeof *s->splits);
-        clt_study_split *sp = &s->splits[s->nsplits++];
-        memset(sp, 0, sizeof *sp);
-        rc = read_split(&c, sec, sp);
-        if (rc == 0) rc = add_data_node(&c, sp->name, DATA_SPLIT, sp, 0, NULL);
-    }
-    int whole_data = 0;
-    for (int i = 0; i < es.n; i++) whole_data |= !strcmp(es.e[i].section, "whole");
-    if (rc == 0 && whole_data) rc = add_data_node(&c, "whole", DATA_WHOLE, NULL, 0, NULL);
-    for (int k = 0; k < s->nsplits && rc == 0; k++) {
-        char sec[64];
-        snprintf(sec, sizeof sec, "split %s", s->splits[k].name);
-        rc = expand_split(&c, sec, &s->splits[k], layers, nlayers, repeats);
-    }
-    if (rc == 0 && whole_data) rc = expand_whole(&c, repeats);
-    free(layers);
-    for (int i = 0; i < es.n && rc == 0; i++) {
-        entry *e = &es.e[i];
-        if (e->used || known_key(e->section, e->key)) continue;
-        clt_error("%s: unknown key '%s' in [%s]", e->where, e->key, e->section);
-        rc = -1;
-    }
-    if (rc == 0) {
-        int nets = 0;
-        for (int i = 0; i < s->nnodes; i++) nets += s->nodes[i].kind == CLT_NODE_NET;
-        if (!nets) {
-            clt_error("%s: the study has no networks: add a [split NAME] or [whole] section", path);
-            rc = -1;
-        }
-    }
-    if (rc == 0 && c.once)
-        clt_warn("%s: %d networks validate only once, e.g. %s: their metric is that one value", path, c.once,
-                 c.once_example);
+    if (rc == 0) rc = read_source_section(&c, path, run);
+    if (rc == 0) rc = read_network_settings(&c);
+    if (rc == 0) rc = expand_all(&c, layers, nlayers, repeats);
+    if (rc == 0) rc = check_expanded(&c, path);
     if (rc == 0) sort_by_stage(s);
-out:
+    free(layers);
     free(run);
-    for (int i = 0; i < 7; i++) free(c.per_treatment[i].v);
-    free(c.defaults.v);
-    free(c.net_sets.v);
-    free(c.input);
-    free(c.val_list);
-    free(c.val_root);
-    free(c.data_tool);
+    ctx_free(&c);
     entries_free(&es);
     if (rc != 0) clt_study_free(s);
     return rc;
