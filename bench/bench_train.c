@@ -16,26 +16,32 @@
 
 typedef struct op_times {
     clt_device *d;
-    double last;
+    double last, last_cpu;
     int n_ops;
     const char *names[MAX_OPS];
-    double *samples[MAX_OPS]; /* per op, one per timed pass */
+    double *samples[MAX_OPS], *cpu_samples[MAX_OPS]; /* per op, one per timed pass */
     int pass, passes;
 } op_times;
+
+static double cpu_now(void);
 
 static void trace(void *ctx, const char *op) {
     op_times *t = ctx;
     clt_finish(t->d);
-    double now = clt_now();
+    double now = clt_now(), now_cpu = cpu_now();
     int i = 0;
     while (i < t->n_ops && strcmp(t->names[i], op)) i++;
     if (i == t->n_ops && i < MAX_OPS) {
         t->names[i] = op;
         t->samples[i] = calloc(t->passes, sizeof(double));
+        t->cpu_samples[i] = calloc(t->passes, sizeof(double));
         t->n_ops++;
     }
-    if (i < MAX_OPS && t->pass >= 0 && t->pass < t->passes) t->samples[i][t->pass] = now - t->last;
-    t->last = now;
+    if (i < MAX_OPS && t->pass >= 0 && t->pass < t->passes) {
+        t->samples[i][t->pass] = now - t->last;
+        t->cpu_samples[i][t->pass] = now_cpu - t->last_cpu;
+    }
+    t->last = now, t->last_cpu = now_cpu;
 }
 
 /* CPU seconds of every thread of the process: on a machine shared with other work this stays close
@@ -152,7 +158,7 @@ int bench_train(int argc, char **argv) {
         net.trace_ctx = &t;
         for (t.pass = 0; t.pass < iters; t.pass++) {
             clt_finish(&d);
-            t.last = clt_now();
+            t.last = clt_now(), t.last_cpu = cpu_now();
             clt_net_forward(&net, &d, batch, true, t.pass);
             clt_net_backward(&net, &d, batch, lowest, t.pass);
         }
@@ -171,6 +177,9 @@ int bench_train(int argc, char **argv) {
             printf(",\n \"ops_ms_median\": {");
             for (int i = 0; i < t.n_ops; i++)
                 printf("%s\"%s\": %.3f", i ? ", " : "", t.names[i], 1e3 * median(t.samples[i], iters));
+            printf("},\n \"ops_cpu_ms_median\": {");
+            for (int i = 0; i < t.n_ops; i++)
+                printf("%s\"%s\": %.3f", i ? ", " : "", t.names[i], 1e3 * median(t.cpu_samples[i], iters));
             printf("}");
         }
         printf("}\n");
@@ -181,14 +190,15 @@ int bench_train(int argc, char **argv) {
         if (layers) {
             double total = 0;
             for (int i = 0; i < t.n_ops; i++) total += median(t.samples[i], iters);
-            printf("%-16s %10s %6s\n", "operation", "ms", "share");
+            printf("%-16s %10s %6s %10s\n", "operation", "ms", "share", "CPU ms");
             for (int i = 0; i < t.n_ops; i++) {
                 double m = median(t.samples[i], iters);
-                printf("%-16s %10.2f %5.1f%%\n", t.names[i], 1e3 * m, 100 * m / total);
+                printf("%-16s %10.2f %5.1f%% %10.2f\n", t.names[i], 1e3 * m, 100 * m / total,
+                       1e3 * median(t.cpu_samples[i], iters));
             }
         }
     }
-    for (int i = 0; i < t.n_ops; i++) free(t.samples[i]);
+    for (int i = 0; i < t.n_ops; i++) free(t.samples[i]), free(t.cpu_samples[i]);
     free(step), free(step_cpu), free(x), free(labels);
     clt_net_destroy(&net);
     clt_device_close(&d);
