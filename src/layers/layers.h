@@ -65,6 +65,8 @@ typedef struct clt_pool {
     int ho, wo;
 } clt_pool;
 void clt_pool_init(clt_pool *l, int c, int h, int w, int k, int stride);
+/* The output side for an input side `in` ≥ k (the one definition, also for the net's shapes). */
+int clt_pool_out_size(int in, int k, int stride);
 /* mask (int32, same count as out) records the flat in-plane index of each maximum. */
 void clt_pool_forward(clt_device *d, const clt_pool *l, int n, clt_view out, clt_view in, cl_mem mask);
 void clt_pool_backward(clt_device *d, const clt_pool *l, int n, clt_view din, clt_view dout, cl_mem mask);
