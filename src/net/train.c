@@ -17,6 +17,7 @@
 #include "data/pack.h"
 #include "net/net.h"
 #include "data/reader.h"
+#include "net/prefix_cache.h"
 #include "net/solver.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -65,6 +66,7 @@ typedef struct run {
     float *host_in[2];
     int *host_labels[2];
     cl_event upload_done[2];
+    clt_prefix_cache prefix;
 } run;
 
 static void logf_(run *r, const char *fmt, ...) CLT_PRINTF(2, 3);
@@ -364,6 +366,7 @@ static void teardown(run *r) {
         free(r->host_in[i]);
         free(r->host_labels[i]);
     }
+    clt_prefix_cache_close(&r->prefix);
     if (r->train) clt_reader_close(r->train);
     if (r->val) clt_reader_close(r->val);
     clt_free(r->loss_slots);
@@ -464,6 +467,11 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     r->net_made = true;
     r->loss_slots = clt_alloc(&r->dev, cfg->display * sizeof(float), "loss history");
     if (init_params(r, opt->resume) != 0) goto done;
+    char note[256];
+    if (clt_prefix_cache_open(&r->prefix, &r->net, &r->dev, r->lowest - 1, cfg->batch, clt_reader_count(r->train),
+                              cfg->crop == 0 && !cfg->mirror, note, sizeof note) != 0 || clt_device_report(&r->dev) != 0)
+        goto done;
+    if (note[0]) logf_(r, "%s", note);
 
     char *mpath = clt_path_join(r->out, "metrics.csv");
     bool fresh = !clt_file_exists(mpath);
@@ -513,7 +521,7 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
     while (r->iter < cfg->max_iter) {
         int64_t it = r->iter;
         uint64_t drop_seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)it;
-        clt_net_forward(net, d, cfg->batch, true, drop_seed);
+        clt_prefix_cache_forward(&r->prefix, net, d, r->train, (uint64_t)it, drop_seed);
         CLT_LAUNCH(d, "metrics_mean_loss", 1, (size_t[]){1}, NULL, CLT_INT(cfg->batch), CLT_MEM(net->loss),
                    CLT_MEM(r->loss_slots), CLT_INT(it % cfg->display));
         clt_net_backward(net, d, cfg->batch, r->lowest, drop_seed);
