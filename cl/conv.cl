@@ -2,37 +2,46 @@
 // the bias broadcast and the bias gradient.
 //
 // col is a row-major [c·k·k][cols] matrix for a chunk of images (rows c, ky, kx; columns image,
-// oy, ox; cols = images·ho·wo). Work-item 0-dimension always runs along a contiguous index so
-// neighbouring work-items touch neighbouring addresses (coalesced on GPUs, vectorised by PoCL).
+// oy, ox; cols = images·ho·wo).
 
-// Work-item (j, ch): output column j of channel ch; writes its k·k rows of col. `first` is the
-// chunk's first image in the n-image input. With `transposed`, each group's block of col (cg
-// channels, k_g = cg·k·k rows) is written as [cols][k_g] instead of [k_g][cols], and stays where it
-// was: the weight gradient dout · colᵀ is then a plain product, which CLBlast runs about twice as
-// fast on CPU devices as one with a transposed operand (it copies the whole of it first).
+// Work-item (oy, z): output row oy of image z % images of the chunk (images from `first` of the
+// n-image input) in channel z / images; writes its wo columns of the channel's k·k rows of col. A
+// whole output row per work-item: PoCL runs the work-items of these kernels one at a time, scalar,
+// and with one column per work-item the index arithmetic cost more than the copy (this is about 2×
+// faster on PoCL); the innermost loop runs along contiguous columns of col.
+// With `transposed`, each group's block of col (cg channels, k_g = cg·k·k rows) is written as
+// [cols][k_g] instead of [k_g][cols], and stays where it was: the weight gradient dout · colᵀ is
+// then a plain product, which CLBlast runs about twice as fast on CPU devices as one with a
+// transposed operand (it copies the whole of it first).
 __kernel void conv_im2col(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
-                          int cg, int transposed, __global float *col, int col_off, __global const float *in,
-                          int in_off) {
-    int j = get_global_id(0);
-    int ch = get_global_id(1);
-    if (j >= cols) return;
-    int ox = j % wo;
-    int rest = j / wo;
-    int oy = rest % ho;
-    int img = rest / ho;
-    int y0 = oy * stride - pad, x0 = ox * stride - pad;
+                          int images, int planes, int cg, int transposed, __global float *col, int col_off,
+                          __global const float *in, int in_off) {
+    int oy = get_global_id(0), z = get_global_id(1);
+    if (oy >= ho || z >= planes) return;
+    int ch = z / images, img = z - ch * images;
     int kk = k * k, k_g = cg * kk;
-    int row_step = transposed ? 1 : cols, col_step = transposed ? k_g : 1;
+    int j0 = (img * ho + oy) * wo; // the row's first column
     __global const float *plane = in + in_off + (ch * n + first + img) * h * w;
-    __global float *dst = col + col_off + (ch / cg) * k_g * cols + (ch % cg) * kk * row_step + j * col_step;
+    __global float *block = col + col_off + (ch / cg) * k_g * cols;
     for (int ky = 0; ky < k; ky++) {
-        int y = y0 + ky;
+        int y = oy * stride - pad + ky;
         bool row_inside = y >= 0 && y < h;
+        __global const float *src = plane + y * w;
         for (int kx = 0; kx < k; kx++) {
-            int x = x0 + kx;
-            float v = 0.0f;
-            if (row_inside && x >= 0 && x < w) v = plane[y * w + x];
-            dst[(ky * k + kx) * row_step] = v;
+            int r = (ch % cg) * kk + ky * k + kx; // row of col within the group's block
+            if (transposed) {
+                __global float *dst = block + j0 * k_g + r;
+                for (int ox = 0; ox < wo; ox++) {
+                    int x = ox * stride - pad + kx;
+                    dst[ox * k_g] = row_inside && x >= 0 && x < w ? src[x] : 0.0f;
+                }
+            } else {
+                __global float *dst = block + r * cols + j0;
+                for (int ox = 0; ox < wo; ox++) {
+                    int x = ox * stride - pad + kx;
+                    dst[ox] = row_inside && x >= 0 && x < w ? src[x] : 0.0f;
+                }
+            }
         }
     }
 }

@@ -42,14 +42,19 @@ static int chunk_images(clt_device *d, const clt_conv *l, int n, size_t col_floa
     return (int)images;
 }
 
-/* transposed: each group's block as [cols][k_g] (see conv_im2col). */
+/* transposed: each group's block as [cols][k_g] (see conv_im2col). One work-item per output row of
+   each (channel, image) plane: a work-group spans the plane's rows (a power of two) and as many
+   planes as fill the device's 1-D work-group size. */
 static void im2col(clt_device *d, const clt_conv *l, int n, int first, int images, bool transposed, clt_view col,
                    clt_view in) {
-    int cols = images * l->ho * l->wo;
-    CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->c}), ((size_t[]){d->wg1d, 1}),
-               CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride),
-               CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(l->c / l->group),
-               CLT_INT(transposed), CLT_VIEW(col), CLT_VIEW(in));
+    int cols = images * l->ho * l->wo, planes = images * l->c;
+    size_t rows = 1;
+    while (rows < (size_t)l->ho && rows * 2 <= d->max_work_group) rows *= 2;
+    size_t per_group = CLT_MAX((size_t)1, d->wg1d / rows);
+    CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(l->ho, rows), clt_round_up(planes, per_group)}),
+               ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k),
+               CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(images),
+               CLT_INT(planes), CLT_INT(l->c / l->group), CLT_INT(transposed), CLT_VIEW(col), CLT_VIEW(in));
 }
 
 void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
