@@ -46,34 +46,36 @@ __kernel void conv_im2col(int cols, int n, int h, int w, int k, int stride, int 
     }
 }
 
-// Work-item (i, ch): input pixel i (image, y, x) of the chunk in channel ch. It sums the col
-// entries that im2col copied it into, in a fixed order (oy, then ox), so no two work-items write
-// the same place and the result needs no atomics and is the same on every run.
-__kernel void conv_col2im(int pixels, int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo,
-                          int first, __global float *din, int din_off, __global const float *col, int col_off) {
-    int i = get_global_id(0);
-    int ch = get_global_id(1);
-    if (i >= pixels) return;
-    int x = i % w;
-    int rest = i / w;
-    int y = rest % h;
-    int img = rest / h;
-    int yp = y + pad, xp = x + pad;
+// Work-item (y, z): input row y of image z % images of the chunk in channel z / images (a whole
+// row per work-item, as in conv_im2col). Each pixel sums the col entries that im2col copied it
+// into, in a fixed order (oy, then ox), so no two work-items write the same place and the result
+// needs no atomics and is the same on every run.
+__kernel void conv_col2im(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
+                          int images, int planes, __global float *din, int din_off, __global const float *col,
+                          int col_off) {
+    int y = get_global_id(0), z = get_global_id(1);
+    if (y >= h || z >= planes) return;
+    int ch = z / images, img = z - ch * images;
+    int yp = y + pad;
     // output rows whose window covers padded row yp: oy·stride ≤ yp < oy·stride + k
     int oy_begin = yp < k ? 0 : (yp - k) / stride + 1;
     int oy_end = min(yp / stride + 1, ho);
-    int ox_begin = xp < k ? 0 : (xp - k) / stride + 1;
-    int ox_end = min(xp / stride + 1, wo);
     __global const float *src = col + col_off + ch * k * k * cols + img * ho * wo;
-    float sum = 0.0f;
-    for (int oy = oy_begin; oy < oy_end; oy++) {
-        int ky = yp - oy * stride;
-        for (int ox = ox_begin; ox < ox_end; ox++) {
-            int kx = xp - ox * stride;
-            sum += src[(ky * k + kx) * cols + oy * wo + ox];
+    __global float *dst = din + din_off + (ch * n + first + img) * h * w + y * w;
+    for (int x = 0; x < w; x++) {
+        int xp = x + pad;
+        int ox_begin = xp < k ? 0 : (xp - k) / stride + 1;
+        int ox_end = min(xp / stride + 1, wo);
+        float sum = 0.0f;
+        for (int oy = oy_begin; oy < oy_end; oy++) {
+            int ky = yp - oy * stride;
+            for (int ox = ox_begin; ox < ox_end; ox++) {
+                int kx = xp - ox * stride;
+                sum += src[(ky * k + kx) * cols + oy * wo + ox];
+            }
         }
+        dst[x] = sum;
     }
-    din[din_off + (ch * n + first + img) * h * w + y * w + x] = sum;
 }
 
 // out [m][len] = bias[m]; the GEMMs then accumulate onto it (beta = 1), which saves a pass.

@@ -42,15 +42,20 @@ static int chunk_images(clt_device *d, const clt_conv *l, int n, size_t col_floa
     return (int)images;
 }
 
-/* transposed: each group's block as [cols][k_g] (see conv_im2col). One work-item per output row of
-   each (channel, image) plane: a work-group spans the plane's rows (a power of two) and as many
-   planes as fill the device's 1-D work-group size. */
+/* The work-group height of conv_im2col and conv_col2im, one work-item per row of a (channel, image)
+   plane: the plane's rows rounded up to a power of two; as many planes as fill the device's 1-D
+   work-group size make up its width. */
+static size_t plane_rows(const clt_device *d, int rows) {
+    size_t r = 1;
+    while (r < (size_t)rows && r * 2 <= d->max_work_group) r *= 2;
+    return r;
+}
+
+/* transposed: each group's block as [cols][k_g] (see conv_im2col). */
 static void im2col(clt_device *d, const clt_conv *l, int n, int first, int images, bool transposed, clt_view col,
                    clt_view in) {
     int cols = images * l->ho * l->wo, planes = images * l->c;
-    size_t rows = 1;
-    while (rows < (size_t)l->ho && rows * 2 <= d->max_work_group) rows *= 2;
-    size_t per_group = CLT_MAX((size_t)1, d->wg1d / rows);
+    size_t rows = plane_rows(d, l->ho), per_group = CLT_MAX((size_t)1, d->wg1d / rows);
     CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(l->ho, rows), clt_round_up(planes, per_group)}),
                ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k),
                CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(images),
@@ -110,11 +115,12 @@ void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, cl
                          0.0f, col_g, cols, "conv backward dcol");
         }
         if (din.mem) {
-            int pixels = images * l->h * l->w;
-            CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(pixels, d->wg1d), l->c}),
-                       ((size_t[]){d->wg1d, 1}), CLT_INT(pixels), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h),
-                       CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho),
-                       CLT_INT(l->wo), CLT_INT(first), CLT_VIEW(din), CLT_VIEW(col));
+            int planes = images * l->c;
+            size_t rows = plane_rows(d, l->h), per_group = CLT_MAX((size_t)1, d->wg1d / rows);
+            CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(l->h, rows), clt_round_up(planes, per_group)}),
+                       ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w),
+                       CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo),
+                       CLT_INT(first), CLT_INT(images), CLT_INT(planes), CLT_VIEW(din), CLT_VIEW(col));
         }
     }
 }
