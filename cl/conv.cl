@@ -78,12 +78,16 @@ __kernel void conv_col2im(int cols, int n, int h, int w, int k, int stride, int 
     }
 }
 
-// out [m][len] = bias[m]; the GEMMs then accumulate onto it (beta = 1), which saves a pass.
-__kernel void conv_bias_fill(int len, __global float *out, int out_off, __global const float *bias, int bias_off) {
+// Columns [0, len) of every channel row of out (rows `row` apart): out += bias[ch] (when
+// has_bias), then max(out, 0) (when relu), in one pass after the chunk's GEMMs.
+__kernel void conv_bias_relu(int len, int row, int has_bias, int relu, __global float *out, int out_off,
+                             __global const float *bias, int bias_off) {
     int i = get_global_id(0);
     int ch = get_global_id(1);
     if (i >= len) return;
-    out[out_off + ch * len + i] = bias[bias_off + ch];
+    __global float *p = out + out_off + ch * row + i;
+    float v = *p + (has_bias ? bias[bias_off + ch] : 0.0f);
+    *p = relu ? fmax(v, 0.0f) : v;
 }
 
 // dbias[ch] = Σ of the contiguous CNHW row ch of dout (len = n·ho·wo). One work-group per channel:

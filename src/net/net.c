@@ -309,14 +309,12 @@ uint64_t clt_net_dropout_seed(uint64_t seed, int layer) { return seed * 31 + (ui
 
 static size_t per_image(const clt_blob *b, const clt_net *net) { return b->count / net->batch; }
 
-/* conv i (1..5) and its ReLU, in place on out. */
+/* conv i (1..5) and its ReLU, fused into the bias's pass. */
 static void conv_relu_forward(clt_net *net, clt_device *d, int i, int n, clt_blob *out, const clt_blob *in) {
     const clt_layer_params *L = &net->layer[i];
-    clt_conv_forward(d, &net->conv[i - 1], n, data_view(out), data_view(in), param_view(net, L->w_off),
-                     param_view(net, L->b_off), clt_at(net->col, 0), net->col_floats);
+    clt_conv_relu_forward(d, &net->conv[i - 1], n, data_view(out), data_view(in), param_view(net, L->w_off),
+                          param_view(net, L->b_off), clt_at(net->col, 0), net->col_floats);
     traced(net, CONV_OP[i]);
-    clt_relu_forward(d, n * per_image(out, net), data_view(out), data_view(out));
-    traced(net, RELU_OP[i]);
 }
 
 /* Pool p (0: pool1, 1: pool2) and the LRN after it. */
