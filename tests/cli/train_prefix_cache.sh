@@ -46,7 +46,10 @@ tiny_config "$WORK/resumed.ini" "$WORK/p" "$WORK/resumed" "[transfer]" "layers =
 "$CLT" -c "$WORK/resumed.ini" --resume --quiet || fail "resumed half exits 0"
 check "a cached run resumed at iteration 30 ends byte for byte as the uninterrupted one" \
     cmp "$WORK/resumed/final.ckpt" "$WORK/frozen3/final.ckpt"
-check "... with the same metrics" diff <(metrics "$WORK/resumed/metrics.csv") <(metrics "$WORK/frozen3/metrics.csv")
+# the first half's closing validation at iteration 30 is a row the uninterrupted run does not have
+# (a resume may continue from that final.ckpt and keep it)
+check "... with the same metrics (but the first half's closing validation row)" \
+    diff <(metrics "$WORK/resumed/metrics.csv" | grep -v '^30,val,') <(metrics "$WORK/frozen3/metrics.csv")
 
 tiny_config "$WORK/mirror.ini" "$WORK/p" "$WORK/mirror" "[transfer]" "layers = 3" "mode = frozen" \
     "base = $WORK/base/final.ckpt" "[data]" "mirror = yes"
