@@ -5,8 +5,10 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="cmake make gcc g++ pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-libclblast-dev libturbojpeg0-dev libinih-dev zlib1g-dev dataset-fashion-mnist wordnet-base
-gnuplot-nox clang libclang-rt-14-dev"
+libclblast-dev libturbojpeg0-dev zlib1g-dev dataset-fashion-mnist wordnet-base
+gnuplot-nox clang libclang-rt-14-dev
+libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf python3-numpy python3-onnx
+python3-pil python3-venv"
 
 missing=""
 for p in $PACKAGES; do

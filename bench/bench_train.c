@@ -79,13 +79,14 @@ int bench_train(int argc, char **argv) {
                                          {0, 0, 0, 0}};
     const char *arch_name = "small", *device = NULL, *widths = NULL;
     int batch = 0, iters = 10, lowest = 1, layers = 0, json = 0, c;
+    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'a': arch_name = optarg; break;
-        case 'b': batch = atoi(optarg); break;
-        case 'i': iters = atoi(optarg); break;
-        case 'l': lowest = atoi(optarg); break;
+        case 'b': if (clt_option_int("batch", optarg, 1, 65536, &v)) return 2; batch = (int)v; break;
+        case 'i': if (clt_option_int("iters", optarg, 1, 1000000, &v)) return 2; iters = (int)v; break;
+        case 'l': if (clt_option_int("lowest", optarg, 1, CLT_LAYERS, &v)) return 2; lowest = (int)v; break;
         case 'L': layers = 1; break;
         case 'd': device = optarg; break;
         case 'j': json = 1; break;

@@ -3,7 +3,7 @@
 # ICD loader, the network and conv tests on the GPU, CaffeNet and small-net training speed, and the
 # same nets in PyTorch on the same GPU (bench/compare). Expects .gpu/ in the repository root with
 # cltransfer, cltransfer-bench, test_net, test_conv built here and lib/ holding libclblast.so.1,
-# libinih.so.1, libturbojpeg.so.0 and libOpenCL.so.1; results go to $OUT. Numbers: bench/RESULTS.md.
+# libturbojpeg.so.0 and libOpenCL.so.1; results go to $OUT. Numbers: bench/RESULTS.md.
 R=$PWD; G=$R/.gpu
 exec > >(tee "$OUT/log.txt") 2>&1
 export LD_LIBRARY_PATH=$G/lib:${LD_LIBRARY_PATH:-}

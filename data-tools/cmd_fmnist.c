@@ -60,10 +60,13 @@ static uint8_t *read_idx(const char *path, int images, uint32_t *count, uint32_t
         goto fail;
     }
     size_t n = (size_t)*count * *rows * *cols;
-    data = clt_malloc(n);
-    size_t got = 0;
+    /* the buffer grows with what arrives, so a header claiming more than the file holds costs no more
+       than the file */
+    size_t cap = CLT_MIN(n, (size_t)16 << 20), got = 0;
+    data = clt_malloc(cap);
     while (got < n) {
-        int r = gzread(f, data + got, (unsigned)CLT_MIN(n - got, (size_t)1 << 30));
+        if (got == cap) data = clt_realloc(data, cap = CLT_MIN(n, 2 * cap));
+        int r = gzread(f, data + got, (unsigned)CLT_MIN(cap - got, (size_t)1 << 30));
         if (r <= 0) break;
         got += (size_t)r;
     }
@@ -146,8 +149,8 @@ static int pack_set(const char *dir, const char *set, const char *prefix, const 
     char summary[4096 + 512];
     snprintf(summary, sizeof summary, "# packed %llu of %u images into %s: %.1f MB, 1×%u×%u raw, %d classes, %.2f s\n",
              (unsigned long long)packed, n, out, bytes / 1e6, rows, cols, classes, clt_now() - t0);
-    if (!clt_mean_write(mean_path, 1, (int)rows, (int)cols, packed, mean) && !clt_pack_write_classes(out, classes, orig, names) &&
-        !clt_pack_report_write(&rep, report_path, summary))
+    if (!clt_pack_write_mean(out, NULL, 1, (int)rows, (int)cols, packed, mean) && !clt_pack_write_classes(out, classes, orig, names) &&
+        !clt_pack_report_write(&rep, out, summary))
         rc = 0;
     fputs(summary + 2, stderr);
     clt_pack_report_print(&rep, 10);
@@ -179,9 +182,9 @@ int cmd_fmnist(int argc, char **argv) {
         case 'd': dir = optarg; break;
         case 'c': classes_arg = optarg; break;
         case 'C': split = optarg; break;
-        case 'N': if (dt_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
-        case 'e': if (dt_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
-        case 'T': if (dt_int("test-per-class", optarg, 1, 1000000000, &test_per_class)) return DT_USAGE; break;
+        case 'N': if (clt_option_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
+        case 'e': if (clt_option_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
+        case 'T': if (clt_option_int("test-per-class", optarg, 1, 1000000000, &test_per_class)) return DT_USAGE; break;
         case 'o': output = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return DT_USAGE;

@@ -1,4 +1,5 @@
 /* cmd_info.c — `cltransfer-data info`: what a pack or mean image holds, with every checksum verified. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -103,11 +104,18 @@ int cmd_info(int argc, char **argv) {
     for (uint64_t i = 0; i < p.count; i++) per[p.index[i].label]++;
     int *orig = clt_malloc((size_t)p.classes * sizeof *orig);
     char **names = clt_malloc((size_t)p.classes * sizeof *names);
-    int have_map = clt_pack_read_classes(path, p.classes, orig, names, 1) == 0;
+    char *map_path = clt_pack_side_path(path, ".classes.txt");
+    bool map_exists = clt_file_exists(map_path);
+    free(map_path);
+    /* an info that printed an error does not exit 0 */
+    bool companions_ok = clt_pack_check_companions(path) == 0;
+    int have_map = companions_ok && clt_pack_read_classes(path, p.classes, orig, names, 1) == 0;
+    if (!companions_ok || (map_exists && !have_map)) rc = 1;
     uint64_t lo = UINT64_MAX, hi = 0;
     for (int k = 0; k < p.classes; k++) lo = CLT_MIN(lo, per[k]), hi = CLT_MAX(hi, per[k]);
     printf("per class:   %llu..%llu images%s\n  label  original  images  name\n", (unsigned long long)lo,
-           (unsigned long long)hi, have_map ? "" : " (no .classes.txt map beside the pack)");
+           (unsigned long long)hi,
+           have_map ? "" : map_exists ? " (its .classes.txt is not usable: see the error)" : " (no .classes.txt map beside the pack)");
     for (int k = 0; k < p.classes; k++) {
         printf("  %5d  %8d  %6llu  %s\n", k, have_map ? orig[k] : k, (unsigned long long)per[k], have_map ? names[k] : "-");
         if (have_map) free(names[k]);

@@ -25,7 +25,7 @@ int cmd_mean(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
-        case 't': if (dt_int("threads", optarg, 0, 1024, &threads)) return DT_USAGE; break;
+        case 't': if (clt_option_int("threads", optarg, 0, 1024, &threads)) return DT_USAGE; break;
         case 'P': progress = 0; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return DT_USAGE;
@@ -42,7 +42,7 @@ int cmd_mean(int argc, char **argv) {
     float *m = clt_malloc((size_t)acc.c * plane * sizeof *m);
     clt_mean_acc_result(&acc, m);
     char *path = output ? clt_strdup(output) : clt_pack_side_path(pack, ".mean");
-    int rc = clt_mean_write(path, acc.c, acc.h, acc.w, acc.count, m) ? 1 : 0;
+    int rc = clt_pack_write_mean(pack, path, acc.c, acc.h, acc.w, acc.count, m) ? 1 : 0;
     if (!rc) {
         printf("mean of %llu images of %s written to %s; per channel:", (unsigned long long)acc.count, pack, path);
         for (int ch = 0; ch < acc.c; ch++) {

@@ -224,24 +224,24 @@ int cmd_pack(int argc, char **argv) {
         case 'F': folders = optarg; break;
         case 'L': list = optarg; break;
         case 'R': root = optarg; break;
-        case 'K': if (dt_int("num-classes", optarg, 1, CLT_PACK_MAX_CLASSES, &k_list)) return DT_USAGE; break;
+        case 'K': if (clt_option_int("num-classes", optarg, 1, CLT_PACK_MAX_CLASSES, &k_list)) return DT_USAGE; break;
         case 'S': synsets_path = optarg; break;
         case 'C': split = optarg; break;
-        case 'N': if (dt_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
-        case 'e': if (dt_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
-        case 's': if (dt_int("size", optarg, 1, CLT_PACK_MAX_SIDE, &size)) return DT_USAGE; break;
-        case 'H': if (dt_int("height", optarg, 1, CLT_PACK_MAX_SIDE, &height)) return DT_USAGE; break;
-        case 'W': if (dt_int("width", optarg, 1, CLT_PACK_MAX_SIDE, &width)) return DT_USAGE; break;
-        case 'q': if (dt_int("quality", optarg, 1, 100, &quality)) return DT_USAGE; break;
+        case 'N': if (clt_option_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
+        case 'e': if (clt_option_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; break;
+        case 's': if (clt_option_int("size", optarg, 1, CLT_PACK_MAX_SIDE, &size)) return DT_USAGE; break;
+        case 'H': if (clt_option_int("height", optarg, 1, CLT_PACK_MAX_SIDE, &height)) return DT_USAGE; break;
+        case 'W': if (clt_option_int("width", optarg, 1, CLT_PACK_MAX_SIDE, &width)) return DT_USAGE; break;
+        case 'q': if (clt_option_int("quality", optarg, 1, 100, &quality)) return DT_USAGE; break;
         case 'u':
-            if (dt_int("subsampling", optarg, 420, 444, &subsamp) || (subsamp != 420 && subsamp != 422 && subsamp != 444)) {
+            if (clt_option_int("subsampling", optarg, 420, 444, &subsamp) || (subsamp != 420 && subsamp != 422 && subsamp != 444)) {
                 clt_error("--subsampling wants 444, 422 or 420");
                 return DT_USAGE;
             }
             break;
         case 'g': gray = 1; break;
         case 'r': raw = 1; break;
-        case 't': if (dt_int("threads", optarg, 0, 1024, &threads)) return DT_USAGE; break;
+        case 't': if (clt_option_int("threads", optarg, 0, 1024, &threads)) return DT_USAGE; break;
         case 'P': progress = 0; break;
         case 'x': strict = 1; break;
         case 'o': output = optarg; break;

@@ -151,7 +151,7 @@ static int per_class_pack(const char *in, const char *out, int n_keep, uint32_t 
         float *m = clt_malloc((size_t)p.c * p.h * p.w * sizeof *m);
         clt_mean_acc_result(&acc, m);
         char *mean_path = clt_pack_side_path(out, ".mean");
-        rc = clt_mean_write(mean_path, p.c, p.h, p.w, acc.count, m) ? 1 : 0;
+        rc = clt_pack_write_mean(out, mean_path, p.c, p.h, p.w, acc.count, m) ? 1 : 0;
         free(mean_path);
         free(m);
         clt_mean_acc_free(&acc);
@@ -186,9 +186,9 @@ int cmd_split(int argc, char **argv) {
         switch (c) {
         case 'r': random = 1; break;
         case 'n': natman = 1; break;
-        case 'p': if (dt_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
-        case 's': if (dt_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; have_seed = 1; break;
-        case 'k': if (dt_int("classes", optarg, 2, 1000000, &classes)) return DT_USAGE; break;
+        case 'p': if (clt_option_int("per-class", optarg, 1, 1000000000, &per_class)) return DT_USAGE; break;
+        case 's': if (clt_option_int("seed", optarg, 0, 0xffffffffL, &seed)) return DT_USAGE; have_seed = 1; break;
+        case 'k': if (clt_option_int("classes", optarg, 2, 1000000, &classes)) return DT_USAGE; break;
         case 'w': wordnet = optarg; break;
         case 'y': synsets = optarg; break;
         case 'm': manual = optarg; break;

@@ -6,18 +6,6 @@
 #include "data_tools.h"
 #include "util/util.h"
 
-int dt_int(const char *name, const char *text, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text ? text : "", &end, 10);
-    if (!text || !*text || *end || errno || v < lo || v > hi) {
-        clt_error("--%s wants an integer in %ld..%ld, got '%s'", name, lo, hi, text ? text : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int dt_no_extra(int argc, char **argv, int first, const char *cmd) {
     if (first < argc) {
         clt_error("%s: unexpected argument '%s' (see %s --help)", cmd, argv[first], cmd);

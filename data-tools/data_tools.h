@@ -14,8 +14,6 @@ int cmd_info(int argc, char **argv);
 /* Exit codes: 0 done, 1 failed, 2 bad command line. */
 #define DT_USAGE 2
 
-/* Parses an integer option value in [lo, hi]; prints "--name: ..." and returns -1 if it is not one. */
-int dt_int(const char *name, const char *text, long lo, long hi, long *out);
 /* Rejects stray positional arguments and getopt's errors: returns 0 or DT_USAGE. */
 int dt_no_extra(int argc, char **argv, int first, const char *cmd);
 /* Path of a bundled reference file (data-tools/reference/NAME): the installed share folder next to the

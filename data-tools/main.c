@@ -31,7 +31,13 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < CLT_ARRAY_LEN(commands); i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    clt_error("unknown command '%s'", argv[1]);
-    usage(stderr);
+    const char *names[CLT_ARRAY_LEN(commands) + 1];
+    for (size_t i = 0; i < CLT_ARRAY_LEN(commands); i++) names[i] = commands[i].name;
+    names[CLT_ARRAY_LEN(commands)] = NULL;
+    const char *near = clt_closest_word(argv[1], names);
+    if (near)
+        clt_error("unknown command '%s'; did you mean 'cltransfer-data %s'?", argv[1], near);
+    else
+        clt_error("unknown command '%s' (commands: split, pack, fmnist, mean, info; see --help)", argv[1]);
     return DT_USAGE;
 }

@@ -11,6 +11,7 @@
 #include "device/device.h"
 #include "study/report.h"
 #include "study/study.h"
+#include "interop/interop.h"
 #include "net/train.h"
 
 /* Prints a checkpoint's header and, per blob, its shape, CRC32 and value range, so checkpoints can
@@ -41,6 +42,8 @@ static void usage(FILE *out) {
             "usage: cltransfer -c FILE.ini [-s section.key=value]... [--resume] [--device SEL] [--quiet]\n"
             "       cltransfer study -c conf/study/NAME.ini [options]   (study --help)\n"
             "       cltransfer report RUN_FOLDER                        (report --help)\n"
+            "       cltransfer import-caffe MODEL.caffemodel -o BASE.ckpt   (import-caffe --help)\n"
+            "       cltransfer export-onnx CHECKPOINT -o NET.onnx         (export-onnx --help)\n"
             "       cltransfer --inspect CHECKPOINT\n"
             "       cltransfer --list-devices\n"
             "       cltransfer [--device SEL] --check-device\n"
@@ -81,10 +84,24 @@ static void fill_names(clt_config *c, const char *path) {
     if (!c->output[0]) snprintf(c->output, sizeof c->output, "runs/%s", c->name);
 }
 
+/* A first argument that is no option: a subcommand, or a misspelt one. */
+static int unknown_command(const char *word) {
+    static const char *const COMMANDS[] = {"study", "report", "import-caffe", "export-onnx", NULL};
+    const char *near = clt_closest_word(word, COMMANDS);
+    if (near)
+        clt_error("unknown command '%s'; did you mean 'cltransfer %s'?", word, near);
+    else
+        clt_error("unknown command '%s' (commands: study, report, import-caffe, export-onnx; or train with -c FILE.ini; see --help)", word);
+    return CLT_EXIT_USAGE;
+}
+
 int main(int argc, char **argv) {
     clt_set_progname(argv[0]);
     if (argc > 1 && !strcmp(argv[1], "study")) return clt_study_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "report")) return clt_report_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "import-caffe")) return clt_import_caffe_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "export-onnx")) return clt_export_onnx_main(argc - 1, argv + 1);
+    if (argc > 1 && argv[1][0] != '-') return unknown_command(argv[1]);
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
                                          {"resume", no_argument, 0, 'R'},
@@ -112,7 +129,10 @@ int main(int argc, char **argv) {
         case 'I': free(sets); return inspect(optarg);
         case 'C': check = 1; break;
         case 'h': usage(stdout); free(sets); return 0;
-        default: usage(stderr); free(sets); return CLT_EXIT_USAGE;
+        default: /* getopt said what is wrong; the help would bury it */
+            fprintf(stderr, "see cltransfer --help\n");
+            free(sets);
+            return CLT_EXIT_USAGE;
         }
     }
     if (optind < argc) {

@@ -1,7 +1,11 @@
 /* test_checkpoint.c — checkpoint round trip (bit-exact parameters, momentum, mean image and header)
    and every kind of damage refused with its own message: truncation, a flipped byte, wrong magic,
-   wrong version, a blob whose shape does not fit the net, a missing blob. */
+   wrong version, a blob whose shape does not fit the net, a missing blob, bytes appended, a header
+   over another net's blobs, a NaN weight, /dev/zero and a folder. */
+#include <math.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <zlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +48,8 @@ static void expect_refused(const char *what, const char *path, const char *want)
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     clt_device *d = t_device();
+    struct rlimit lim = {(rlim_t)8 << 30, (rlim_t)8 << 30}; /* the OpenCL stack maps more than 1 GiB */
+    if (!T_ASAN) setrlimit(RLIMIT_AS, &lim);
     clt_arch a;
     clt_arch_small(&a);
     a.fc[2] = 5;
@@ -122,6 +128,35 @@ int main(void) {
     expect_refused("of another version", bad, "version 9");
     spit(bad, (const unsigned char *)"", 0);
     expect_refused("that is empty", bad, "not a cltransfer checkpoint");
+    /* bytes appended after a whole checkpoint are not a cut-short file */
+    memcpy(copy, bytes, len);
+    unsigned char *longer = malloc(len + 5);
+    memcpy(longer, bytes, len);
+    memcpy(longer + len, "extra", 5);
+    spit(bad, longer, len + 5);
+    expect_refused("with 5 bytes appended", bad, "5 bytes after its end marker");
+    free(longer);
+    /* a header whose net is not its blobs' net, checksum made right: conv1 says 96 wide over 32 */
+    memcpy(copy, bytes, len);
+    char *conv1 = memmem(copy, len, "conv1=32,", 9);
+    if (conv1) memcpy(conv1, "conv1=96,", 9);
+    uint32_t crc = (uint32_t)crc32(0, copy, (uInt)(len - 12));
+    memcpy(copy + len - 12, &crc, 4);
+    spit(bad, copy, len);
+    t_check(conv1 != NULL, "the small net's header says conv1=32");
+    expect_refused("whose header's conv1 is not its blobs' conv1", bad, "do not belong together");
+    /* /dev/zero: refused at its first 8 bytes under the 8 GiB address-space limit (reading it whole
+       would need more) */
+    expect_refused("that is /dev/zero", "/dev/zero", "bad magic");
+    expect_refused("that is a folder", dir, "is a folder");
+    /* a NaN weight is refused, not loaded or skipped */
+    float nan = NAN;
+    clt_upload(d, net.params, 0, &nan, sizeof nan);
+    char *nan_path = path_of("nan.ckpt");
+    t_check(clt_checkpoint_save(nan_path, &net, d, 1, 77, 2, &mean_blob, 1) == 0, "save a net with a NaN weight");
+    expect_refused("with a NaN weight", nan_path, "blob conv1.weight holds NaN at index 0");
+    clt_upload(d, net.params, 0, params, sizeof(float));
+    free(nan_path);
     char *missing = path_of("absent.ckpt");
     expect_refused("that does not exist", missing, "cannot open");
 

@@ -272,6 +272,23 @@ static void test_refusals(void) {
     clt_mean_write(bad_mean, C, H, W - 1, 1, m);
     cfg.mean_path = bad_mean;
     t_check(clt_reader_open(&r, &cfg) == -1, "mean image of another shape refused");
+    /* the trainer copies the mean it chose into the run folder; the message names where it came from */
+    cfg.mean_origin = "of the base net base.ckpt";
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *err = tmpfile();
+    dup2(fileno(err), 2);
+    int refused = clt_reader_open(&r, &cfg) == -1;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char msg[1024] = "";
+    rewind(err);
+    msg[fread(msg, 1, sizeof msg - 1, err)] = 0;
+    fclose(err);
+    t_check(refused && strstr(msg, "the mean image of the base net base.ckpt is ") && !strstr(msg, "bad.mean"),
+            "a mean of another shape is named by its origin, not by its copy (%s)", msg);
+    cfg.mean_origin = NULL;
     damaged_copy(mean_path, bad_mean, 4, -1);
     t_check(clt_reader_open(&r, &cfg) == -1, "truncated mean image refused");
     free(img);

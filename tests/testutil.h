@@ -9,6 +9,19 @@
 
 #include "device/device.h"
 
+/* T_ASAN is 1 under AddressSanitizer, whose shadow memory cannot live under an address-space limit
+   (ulimit -v, RLIMIT_AS): tests that bound memory that way only do so without it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define T_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_ASAN 1
+#endif
+#endif
+#ifndef T_ASAN
+#define T_ASAN 0
+#endif
+
 /* Opens the device from $CLTRANSFER_TEST_DEVICE (default: the default device); exits 1 on failure. */
 clt_device *t_device(void);
 /* Prints "PASS name" or "FAIL name: why" and counts; t_done() prints the total and returns the exit code. */

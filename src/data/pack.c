@@ -12,8 +12,9 @@
 #include "util/util.h"
 
 #define MEAN_MAGIC "CLTMEAN"
-#define MEAN_VERSION 1
-#define MEAN_HEADER_SIZE 40
+#define MEAN_VERSION 2          /* 2 adds the id of the pack the mean belongs to; 1 is still read */
+#define MEAN_HEADER_SIZE 48
+#define MEAN_V1_HEADER_SIZE 40
 
 /* ---- little-endian fields, so a pack reads the same on any host ---- */
 
@@ -96,6 +97,7 @@ int clt_pack_open(clt_pack *p, const char *path) {
         clt_error("pack %s is damaged: header checksum mismatch", path);
         goto fail;
     }
+    p->id = get32(h + 124);
     p->encoding = (int)get32(h + 16);
     uint32_t c = get32(h + 20), hh = get32(h + 24), ww = get32(h + 28), classes = get32(h + 32);
     uint32_t header_size = get32(h + 12), entry_size = get32(h + 36);
@@ -318,11 +320,54 @@ char *clt_pack_side_path(const char *pack_path, const char *suffix) {
     return s;
 }
 
+int clt_pack_read_id(const char *pack_path, uint32_t *id) {
+    uint8_t h[CLT_PACK_HEADER_SIZE];
+    int fd = open(pack_path, O_RDONLY | O_CLOEXEC);
+    int ok = fd >= 0 && pread_all(fd, h, sizeof h, 0) == 0 && !memcmp(h, CLT_PACK_MAGIC, 8) &&
+             get32(h + 124) == crc_bytes(0, h, 124);
+    if (fd >= 0) close(fd);
+    if (!ok) {
+        clt_error("%s: not a whole cltransfer pack, so its companions cannot be checked against it", pack_path);
+        return -1;
+    }
+    *id = get32(h + 124);
+    return 0;
+}
+
+/* The line a text companion names its pack with. */
+#define PACK_ID_LINE "# pack id %08x\n"
+
+/* A companion (file) written for the pack `had`, beside the pack `want`: refused, saying how it came
+   to be and what mends it. */
+static int companion_mismatch(const char *file, uint32_t had, const char *pack_path, uint32_t want) {
+    clt_error("%s belongs to another pack (id %08x) than %s (id %08x): the pack was rewritten without its "
+              "companions (a packing command killed between its files?); rerun the command that made the pack",
+              file, had, pack_path, want);
+    return -1;
+}
+
+/* Checks the "# pack id" line of a text companion against the pack; a file without one (written
+   before ids) passes. */
+static int check_text_companion(const char *file, const char *text, const char *pack_path) {
+    const char *line = strstr(text, "# pack id ");
+    unsigned had;
+    uint32_t want;
+    if (!line || sscanf(line, "# pack id %8x", &had) != 1) return 0;
+    if (clt_pack_read_id(pack_path, &want) != 0) return -1;
+    return had == want ? 0 : companion_mismatch(file, had, pack_path, want);
+}
+
 int clt_pack_write_classes(const char *pack_path, int k, const int *orig, const char *const *names) {
     char *path = clt_pack_side_path(pack_path, ".classes.txt");
     size_t cap = 256, len = 0;
     char *text = clt_malloc(cap);
-    len += (size_t)snprintf(text, cap, "# class map of %s: label<TAB>original label<TAB>name\n", pack_path);
+    uint32_t id;
+    if (clt_pack_read_id(pack_path, &id) != 0) {
+        free(text);
+        free(path);
+        return -1;
+    }
+    len += (size_t)snprintf(text, cap, "# class map of %s: label<TAB>original label<TAB>name\n" PACK_ID_LINE, pack_path, id);
     if (len >= cap) len = cap - 1;
     for (int i = 0; i < k; i++) {
         const char *name = names && names[i] ? names[i] : "-";
@@ -343,7 +388,8 @@ int clt_pack_read_classes(const char *pack_path, int k, int *orig, char **names,
         return -1;
     }
     char *text = clt_read_file(path, NULL);
-    if (!text) {
+    if (!text || check_text_companion(path, text, pack_path) != 0) {
+        free(text);
         free(path);
         return -1;
     }
@@ -372,7 +418,7 @@ int clt_pack_read_classes(const char *pack_path, int k, int *orig, char **names,
 
 /* ---- mean image ---- */
 
-int clt_mean_write(const char *path, int c, int h, int w, uint64_t count, const float *mean) {
+static int mean_write(const char *path, uint32_t pack_id, int c, int h, int w, uint64_t count, const float *mean) {
     size_t n = (size_t)c * h * w, bytes = MEAN_HEADER_SIZE + 4 * n;
     uint8_t *buf = clt_malloc(bytes);
     memset(buf, 0, MEAN_HEADER_SIZE);
@@ -388,39 +434,49 @@ int clt_mean_write(const char *path, int c, int h, int w, uint64_t count, const 
         put32(buf + MEAN_HEADER_SIZE + 4 * i, bits);
     }
     put32(buf + 32, crc_bytes(0, buf + MEAN_HEADER_SIZE, 4 * n));
-    put32(buf + 36, crc_bytes(0, buf, 36));
+    put32(buf + 36, pack_id);
+    put32(buf + 44, crc_bytes(0, buf, 44));
     int rc = clt_write_file_atomic(path, buf, bytes);
     free(buf);
     return rc;
 }
 
-int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, float **mean) {
+int clt_mean_write(const char *path, int c, int h, int w, uint64_t count, const float *mean) {
+    return mean_write(path, 0, c, h, w, count, mean);
+}
+
+/* Reads a mean image of version 1 or 2; *pack_id is 0 when it names no pack. */
+static int mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, float **mean, uint32_t *pack_id) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     uint8_t hd[MEAN_HEADER_SIZE];
     *mean = NULL;
+    *pack_id = 0;
     if (fd < 0 || fstat(fd, &st) != 0) {
         clt_error("cannot open mean image %s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
     const char *bad = NULL;
-    uint64_t size = (uint64_t)st.st_size;
-    uint32_t cc = 0, hh = 0, ww = 0;
-    if (size < 8 || pread_all(fd, hd, (size_t)CLT_MIN(size, (uint64_t)sizeof hd), 0) != 0 || memcmp(hd, MEAN_MAGIC, 8))
+    uint64_t size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    uint32_t cc = 0, hh = 0, ww = 0, version = 0;
+    size_t header = MEAN_HEADER_SIZE;
+    if (S_ISDIR(st.st_mode))
+        bad = "a folder, not a mean image";
+    else if (size < 8 || pread_all(fd, hd, (size_t)CLT_MIN(size, (uint64_t)sizeof hd), 0) != 0 || memcmp(hd, MEAN_MAGIC, 8))
         bad = "not a cltransfer mean image (no CLTMEAN magic)";
-    else if (size < sizeof hd)
+    else if (size < 12 || ((version = get32(hd + 8)) != 1 && version != MEAN_VERSION))
+        bad = size < 12 ? "truncated header" : "format version is not 1 or 2";
+    else if (size < (header = version == 1 ? MEAN_V1_HEADER_SIZE : MEAN_HEADER_SIZE))
         bad = "truncated header";
-    else if (get32(hd + 8) != MEAN_VERSION)
-        bad = "format version is not 1";
-    else if (get32(hd + 36) != crc_bytes(0, hd, 36))
+    else if (get32(hd + header - 4) != crc_bytes(0, hd, header - 4))
         bad = "damaged: header checksum mismatch";
     else {
         cc = get32(hd + 12), hh = get32(hd + 16), ww = get32(hd + 20);
         if ((cc != 1 && cc != 3) || hh < 1 || ww < 1 || hh > CLT_PACK_MAX_SIDE || ww > CLT_PACK_MAX_SIDE)
             bad = "shape out of bounds";
-        else if (size != MEAN_HEADER_SIZE + 4ull * cc * hh * ww)
-            bad = size < MEAN_HEADER_SIZE + 4ull * cc * hh * ww ? "truncated" : "damaged: bytes after its data";
+        else if (size != header + 4ull * cc * hh * ww)
+            bad = size < header + 4ull * cc * hh * ww ? "truncated" : "damaged: bytes after its data";
     }
     if (bad) {
         clt_error("mean image %s: %s", path, bad);
@@ -429,7 +485,7 @@ int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, flo
     }
     size_t n = (size_t)cc * hh * ww;
     uint8_t *raw = clt_malloc(4 * n);
-    if (pread_all(fd, raw, 4 * n, MEAN_HEADER_SIZE) != 0 || crc_bytes(0, raw, 4 * n) != get32(hd + 32)) {
+    if (pread_all(fd, raw, 4 * n, header) != 0 || crc_bytes(0, raw, 4 * n) != get32(hd + 32)) {
         clt_error("mean image %s: damaged: data checksum mismatch", path);
         free(raw);
         close(fd);
@@ -444,8 +500,57 @@ int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, flo
     free(raw);
     *c = (int)cc, *h = (int)hh, *w = (int)ww;
     if (count) *count = get64(hd + 24);
+    if (version == MEAN_VERSION) *pack_id = get32(hd + 36);
     *mean = m;
     return 0;
+}
+
+int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, float **mean) {
+    uint32_t pack_id;
+    return mean_read(path, c, h, w, count, mean, &pack_id);
+}
+
+int clt_pack_write_mean(const char *pack_path, const char *path, int c, int h, int w, uint64_t count, const float *mean) {
+    uint32_t id;
+    char *side = path ? NULL : clt_pack_side_path(pack_path, ".mean");
+    int rc = clt_pack_read_id(pack_path, &id) == 0 ? mean_write(path ? path : side, id, c, h, w, count, mean) : -1;
+    free(side);
+    return rc;
+}
+
+int clt_pack_read_mean(const char *pack_path, int *c, int *h, int *w, uint64_t *count, float **mean) {
+    char *path = clt_pack_side_path(pack_path, ".mean");
+    uint32_t had, want;
+    int rc = mean_read(path, c, h, w, count, mean, &had);
+    if (rc == 0 && had && (clt_pack_read_id(pack_path, &want) != 0 || (had != want && companion_mismatch(path, had, pack_path, want))))
+        rc = -1;
+    if (rc != 0) {
+        free(*mean);
+        *mean = NULL;
+    }
+    free(path);
+    return rc;
+}
+
+int clt_pack_check_companions(const char *pack_path) {
+    int rc = 0;
+    char *mean_path = clt_pack_side_path(pack_path, ".mean");
+    if (clt_file_exists(mean_path)) {
+        int c, h, w;
+        float *m;
+        if (clt_pack_read_mean(pack_path, &c, &h, &w, NULL, &m) != 0) rc = -1;
+        free(m);
+    }
+    free(mean_path);
+    static const char *TEXT[] = {".classes.txt", ".report.txt"};
+    for (int i = 0; i < 2; i++) {
+        char *path = clt_pack_side_path(pack_path, TEXT[i]);
+        char *text = clt_file_exists(path) ? clt_read_file(path, NULL) : NULL;
+        if (clt_file_exists(path) && (!text || check_text_companion(path, text, pack_path) != 0)) rc = -1;
+        free(text);
+        free(path);
+    }
+    return rc;
 }
 
 void clt_mean_acc_init(clt_mean_acc *a, int c, int h, int w) {

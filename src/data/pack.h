@@ -29,6 +29,7 @@ typedef struct clt_pack {
     int encoding, c, h, w, classes;
     uint64_t count, data_offset, data_size, file_size;
     uint32_t data_crc; /* crc32 of the whole data region */
+    uint32_t id;       /* crc32 of its header, which covers shape, count and the index and data crcs */
     uint32_t max_record;
     clt_pack_entry *index;
 } clt_pack;
@@ -53,15 +54,29 @@ void clt_pack_writer_abort(clt_pack_writer *w); /* removes the temporary file, f
 /* "dir/x.pack" + ".mean" → "dir/x.mean" (a path without ".pack" keeps its whole name). New string. */
 char *clt_pack_side_path(const char *pack_path, const char *suffix);
 
+/* A pack and its companions (.mean, .classes.txt, .report.txt) are separate files, so a packing
+   command killed between them leaves a new pack beside old companions. Each companion therefore
+   records the id of the pack it was written for (the pack's header crc32), and readers refuse one
+   that does not match, naming both files. Companions without an id (older files) are accepted. */
+/* The id of the pack at pack_path, from its checksummed header only. */
+int clt_pack_read_id(const char *pack_path, uint32_t *id);
+/* Checks every companion present beside the pack; -1 (each mismatch printed) when one is not its. */
+int clt_pack_check_companions(const char *pack_path);
+
 /* The class map beside a pack (<pack>.classes.txt): "label<TAB>original label<TAB>name" a line.
    names may be NULL, or hold NULL entries (written as "-"). */
 int clt_pack_write_classes(const char *pack_path, int k, const int *orig, const char *const *names);
-/* Reads it back: names[k] (new strings, "-" for unknown), orig[k]. Missing file: -1, silently if quiet. */
+/* Reads it back: names[k] (new strings, "-" for unknown), orig[k]. Missing file: -1, silently if quiet;
+   a map written for another pack: -1 with an error. */
 int clt_pack_read_classes(const char *pack_path, int k, int *orig, char **names, int quiet);
 
 /* Mean image: float32 [c][h][w] with a small header (see FORMAT.md). */
 int clt_mean_write(const char *path, int c, int h, int w, uint64_t count, const float *mean);
 int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, float **mean);
+/* The mean of a pack, recording the pack's id: at `path`, or beside the pack when path is NULL. */
+int clt_pack_write_mean(const char *pack_path, const char *path, int c, int h, int w, uint64_t count, const float *mean);
+/* The mean beside a pack, refused when it was written for another pack. */
+int clt_pack_read_mean(const char *pack_path, int *c, int *h, int *w, uint64_t *count, float **mean);
 
 /* Sums of 8-bit interleaved images for a mean, exact in integers so thread order cannot change it. */
 typedef struct clt_mean_acc {

@@ -56,10 +56,12 @@ void clt_pack_report_print(const clt_pack_report *r, int first) {
     }
 }
 
-int clt_pack_report_write(const clt_pack_report *r, const char *path, const char *summary) {
+int clt_pack_report_write(const clt_pack_report *r, const char *pack_path, const char *summary) {
+    uint32_t id;
+    if (clt_pack_read_id(pack_path, &id) != 0) return -1;
     size_t cap = 4096 + strlen(summary), len = 0;
     char *text = clt_malloc(cap);
-    len += (size_t)snprintf(text, cap, "%s# status<TAB>kind<TAB>input<TAB>reason\n", summary);
+    len += (size_t)snprintf(text, cap, "%s# pack id %08x\n# status<TAB>kind<TAB>input<TAB>reason\n", summary, id);
     for (size_t i = 0; i < r->n; i++) {
         const clt_pack_report_item *it = &r->items[i];
         size_t need = strlen(it->kind) + strlen(it->what) + strlen(it->why) + 16;
@@ -67,7 +69,9 @@ int clt_pack_report_write(const clt_pack_report *r, const char *path, const char
         len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%s\t%s\n", it->skipped ? "skipped" : "note", it->kind,
                                 it->what, it->why);
     }
+    char *path = clt_pack_side_path(pack_path, ".report.txt");
     int rc = clt_write_file_atomic(path, text, len);
+    free(path);
     free(text);
     return rc;
 }
@@ -338,10 +342,10 @@ int clt_pack_build(const clt_pack_build_config *cfg, const clt_pack_item *items,
     clt_mean_acc_result(&mean, m);
     char *mean_path = clt_pack_side_path(cfg->out_path, ".mean");
     char *report_path = clt_pack_side_path(cfg->out_path, ".report.txt");
-    rc |= clt_mean_write(mean_path, cfg->channels, cfg->height, cfg->width, mean.count, m);
+    rc |= clt_pack_write_mean(cfg->out_path, NULL, cfg->channels, cfg->height, cfg->width, mean.count, m);
     char summary[1024];
     summary_line(summary, sizeof summary, cfg, count, n, bytes, seconds);
-    rc |= clt_pack_report_write(report, report_path, summary);
+    rc |= clt_pack_report_write(report, cfg->out_path, summary);
     fputs(summary + 2, stderr);
     clt_pack_report_print(report, 10);
     if (report->n) fprintf(stderr, "  full list: %s\n", report_path);

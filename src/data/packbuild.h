@@ -26,7 +26,8 @@ void clt_pack_report_free(clt_pack_report *r);
 /* Prints counts by kind and the first `first` items of each group to stderr. */
 void clt_pack_report_print(const clt_pack_report *r, int first);
 /* Writes every item, one "skipped|note<TAB>kind<TAB>what<TAB>why" a line, after the summary lines given. */
-int clt_pack_report_write(const clt_pack_report *r, const char *path, const char *summary);
+/* Writes the report beside the pack (<pack>.report.txt), naming the pack's id. */
+int clt_pack_report_write(const clt_pack_report *r, const char *pack_path, const char *summary);
 
 typedef struct clt_pack_item {
     char *path;

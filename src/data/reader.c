@@ -61,7 +61,6 @@ struct clt_reader {
 size_t clt_reader_count(const clt_reader *r) { return (size_t)r->pack.count; }
 int clt_reader_classes(const clt_reader *r) { return r->pack.classes; }
 void clt_reader_shape(const clt_reader *r, int *c, int *h, int *w) { *c = r->oc, *h = r->oh, *w = r->ow; }
-int clt_reader_label(const clt_reader *r, uint64_t i) { return i < r->pack.count ? r->pack.index[i].label : -1; }
 
 /* ---- planning (caller thread only) ---- */
 
@@ -370,8 +369,8 @@ int clt_reader_open(clt_reader **out, const clt_reader_config *cfg) {
             return -1;
         }
         if (c != p->c || h != p->h || w != p->w) {
-            clt_error("mean image %s is %d×%d×%d but pack %s holds %d×%d×%d images", cfg->mean_path, c, h, w, path, p->c,
-                      p->h, p->w);
+            clt_error("the mean image %s is %d×%d×%d but pack %s holds %d×%d×%d images",
+                      cfg->mean_origin ? cfg->mean_origin : cfg->mean_path, c, h, w, path, p->c, p->h, p->w);
             free(r->mean);
             clt_pack_close(&r->pack);
             free(r);

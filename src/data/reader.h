@@ -11,6 +11,7 @@ typedef struct clt_reader clt_reader;
 typedef struct clt_reader_config {
     const char *pack_path;  /* the pack */
     const char *mean_path;  /* mean image file (NULL: none); its c,h,w must match the pack's */
+    const char *mean_origin; /* what the user named that the mean came from, for messages (NULL: mean_path) */
     int crop;               /* square crop side; 0 = the whole image (no crop) */
     int train;              /* 1: random crop (and mirror if `mirror`); 0: center crop, no mirror */
     int mirror;
@@ -39,7 +40,5 @@ void clt_reader_close(clt_reader *r);
 /* What training batch `iter` holds at position j (0 <= j < batch): the pack record, the crop's top-left
    corner and whether it is mirrored. Pure; for logs and tests. */
 void clt_reader_train_plan(clt_reader *r, uint64_t iter, int j, uint64_t *record, int *y0, int *x0, int *mirror);
-/* Label of pack record i (no decoding). */
-int clt_reader_label(const clt_reader *r, uint64_t record);
 
 #endif

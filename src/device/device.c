@@ -513,10 +513,24 @@ void clt_download(clt_device *d, void *dst, cl_mem src, size_t src_off, size_t b
                  "clEnqueueReadBuffer", NULL);
 }
 
-void clt_copy(clt_device *d, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off, size_t bytes) {
+void clt_upload_async(clt_device *d, cl_mem dst, size_t dst_off, const void *src, size_t bytes, const char *what,
+                      cl_event *done) {
+    if (done) *done = NULL;
     if (d->failed || !bytes) return;
-    clt_check_cl(d, clEnqueueCopyBuffer(d->queue, src, dst, src_off, dst_off, bytes, 0, NULL, NULL),
-                 "clEnqueueCopyBuffer", NULL);
+    clt_check_cl(d, clEnqueueWriteBuffer(d->queue, dst, CL_FALSE, dst_off, bytes, src, 0, NULL, done),
+                 "clEnqueueWriteBuffer", what);
+}
+
+void clt_wait(cl_event *e) {
+    if (!*e) return;
+    clWaitForEvents(1, e);
+    clReleaseEvent(*e);
+    *e = NULL;
+}
+
+void clt_flush(clt_device *d) {
+    if (d->failed) return;
+    clt_check_cl(d, clFlush(d->queue), "clFlush", NULL);
 }
 
 void clt_zero(clt_device *d, cl_mem m, size_t off, size_t bytes) {

@@ -90,7 +90,12 @@ int clt_plan_end(clt_device *d, const char *what);
 void clt_free(cl_mem m);
 void clt_upload(clt_device *d, cl_mem dst, size_t dst_off, const void *src, size_t bytes);
 void clt_download(clt_device *d, void *dst, cl_mem src, size_t src_off, size_t bytes); /* blocking */
-void clt_copy(clt_device *d, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off, size_t bytes);
+/* An upload that returns at once: src must stay as it is until clt_wait(done), or until a later
+   command of the in-order queue is done when done is NULL; *done is NULL when nothing was enqueued. */
+void clt_upload_async(clt_device *d, cl_mem dst, size_t dst_off, const void *src, size_t bytes, const char *what,
+                      cl_event *done);
+void clt_wait(cl_event *e); /* waits for *e and releases it; nothing when NULL */
+void clt_flush(clt_device *d);
 void clt_zero(clt_device *d, cl_mem m, size_t off, size_t bytes);
 void clt_finish(clt_device *d);
 

@@ -22,13 +22,6 @@ static const char *const known_kernels[] = {"Xaxpy", "Xdot", "Xgemv", "XgemvFast
 
 /* ---- parsing ---- */
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
-    return s;
-}
-
 static bool known_kernel(const char *k) {
     for (size_t i = 0; i < CLT_ARRAY_LEN(known_kernels); i++)
         if (!strcmp(known_kernels[i], k)) return true;
@@ -53,7 +46,7 @@ static const char *parse_line(char *line, clt_tuning_entry *e) {
         p = bar + 1;
     }
     if (nc != 7) return "want 7 '|'-separated columns: kernel | type | platform | device | driver | simd | params";
-    for (int i = 0; i < 7; i++) cols[i] = trim(cols[i]);
+    for (int i = 0; i < 7; i++) cols[i] = clt_trim(cols[i]);
     for (int i = 0; i < 6; i++)
         if (!*cols[i]) return "empty column (use * to match anything)";
     if (!known_kernel(cols[0])) return "unknown CLBlast kernel name";
@@ -109,7 +102,7 @@ int clt_tuning_parse(clt_tuning_db *db, const char *text, const char *source) {
         memcpy(line, p, len);
         line[len] = 0;
         p += len + (nl ? 1 : 0);
-        char *t = trim(line);
+        char *t = clt_trim(line);
         if (!*t || *t == '#') {
             free(line);
             continue;

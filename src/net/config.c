@@ -1,4 +1,4 @@
-/* config.c — the INI schema as a table of keys, parsed with inih; every key is typed, bounded and
+/* config.c — the INI schema as a table of keys, read with the project's INI reader; every key is typed, bounded and
    documented here, so unknown keys can be refused and the effective config written back. */
 #include "net/config.h"
 
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ini.h"
 #include "util/util.h"
 
 typedef enum key_type { T_STR, T_INT, T_I64, T_F64, T_BOOL, T_ENUM, T_WIDTHS } key_type;
@@ -47,7 +48,7 @@ static const key_spec KEYS[] = {
     {"solver", "base_lr", T_F64, OFF(base_lr), 0, 100, NULL, "learning rate"},
     {"solver", "momentum", T_F64, OFF(momentum), 0, 0.9999, NULL, "SGD momentum"},
     {"solver", "weight_decay", T_F64, OFF(weight_decay), 0, 1, NULL, "L2 weight decay on weights (biases: none)"},
-    {"solver", "lr_policy", T_ENUM, OFF(lr_policy), 0, 0, "step|fixed", "step: lr · gamma^floor(iter/stepsize)"},
+    {"solver", "lr_policy", T_ENUM, OFF(lr_policy), 0, 0, "step|fixed", "step: lr · gamma^floor(iter/stepsize); fixed: lr = base_lr"},
     {"solver", "gamma", T_F64, OFF(gamma), 0, 1, NULL, "step factor"},
     {"solver", "stepsize", T_I64, OFF(stepsize), 1, 1e12, NULL, "iterations per lr step"},
     {"solver", "max_iter", T_I64, OFF(max_iter), 1, 1e12, NULL, "training iterations"},
@@ -123,6 +124,11 @@ static int set_value(clt_config *c, const key_spec *k, const char *value, char *
     switch (k->type) {
     case T_STR:
     case T_ENUM:
+        if (!clt_ini_value_writable(value)) {
+            snprintf(err, errn, "%s.%s: '%s' holds a control character, space at an end or ' ;' / ' #', which "
+                     "config.ini could not hold", k->section, k->key, value);
+            return -1;
+        }
         if (strlen(value) >= k->size) {
             snprintf(err, errn, "%s.%s: value is longer than %zu characters", k->section, k->key, k->size - 1);
             return -1;
@@ -168,8 +174,13 @@ static int set_value(clt_config *c, const key_spec *k, const char *value, char *
     }
     double v = strtod(value, &end);
     while (isspace((unsigned char)*end)) end++;
-    if (end == value || *end || errno || !isfinite(v)) {
+    if (end == value || *end || isnan(v)) {
         snprintf(err, errn, "%s.%s: '%s' is not a number", k->section, k->key, value);
+        return -1;
+    }
+    /* 1e309 and inf are numbers, only too large for any key */
+    if ((errno == ERANGE && v != 0) || isinf(v)) {
+        snprintf(err, errn, "%s.%s: %s is out of range %g..%g", k->section, k->key, value, k->min, k->max);
         return -1;
     }
     if ((k->type == T_INT || k->type == T_I64) && v != floor(v)) {
@@ -186,104 +197,48 @@ static int set_value(clt_config *c, const key_spec *k, const char *value, char *
     return 0;
 }
 
-static char *rstrip(char *s) {
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
-    return s;
-}
-
-static char *lskip(char *s) {
-    while (*s && isspace((unsigned char)*s)) s++;
-    return s;
-}
-
-/* The first of `chars` in s, or the start of an inline comment (';' after whitespace), or the end. */
-static char *find_or_comment(char *s, const char *chars) {
-    int was_space = 0;
-    for (; *s && !(chars && strchr(chars, *s)) && !(was_space && *s == ';'); s++) was_space = isspace((unsigned char)*s);
-    return s;
-}
-
 /* Sets one key read at path:line; errors name both. */
-static int apply(clt_config *c, const char *path, int line, const char *section, const char *key, const char *value) {
-    const key_spec *k = find_key(section, key);
+static int apply(clt_config *c, const char *path, const clt_ini_entry *e) {
+    if (!known_section(e->section)) {
+        clt_error("%s:%d: unknown section [%s] (sections: run, device, data, net, solver, transfer, study)", path,
+                  e->section_line, e->section);
+        return -1;
+    }
+    const key_spec *k = find_key(e->section, e->key);
     if (!k) {
-        clt_error("%s:%d: unknown key '%s' in [%s]", path, line, key, section);
+        clt_error("%s:%d: unknown key '%s' in [%s]", path, e->line, e->key, e->section);
         return -1;
     }
     char err[512];
-    if (set_value(c, k, value, err, sizeof err) != 0) {
-        clt_error("%s:%d: %s", path, line, err);
+    if (set_value(c, k, e->value, err, sizeof err) != 0) {
+        clt_error("%s:%d: %s", path, e->line, err);
         return -1;
     }
     return 0;
 }
 
-/* The dialect of inih's defaults (';' or '#' comment lines, ';' inline comments after whitespace,
-   '=' or ':' between key and value, a UTF-8 BOM), parsed here because inih cuts lines at 200 bytes
-   and reads the rest as a line of its own, so a long path was cut or misread. Unlike inih, an
-   indented line is a line of its own, not a continuation: no key takes a multi-line value. */
-int clt_config_parse(clt_config *c, const char *path, const char *text) {
-    char *copy = clt_strdup(text);
-    char section[64] = "";
-    int line = 0, rc = 0;
-    char *p = copy;
-    if (!strncmp(p, "\xEF\xBB\xBF", 3)) p += 3;
-    for (char *eol; p && rc == 0; p = eol ? eol + 1 : NULL) {
-        eol = strchr(p, '\n');
-        if (eol) *eol = 0;
-        line++;
-        char *s = lskip(rstrip(p));
-        if (!*s || *s == ';' || *s == '#') continue;
-        if (*s == '[') {
-            char *close = find_or_comment(s + 1, "]");
-            if (*close != ']') {
-                clt_error("%s:%d: cannot parse this line (expected 'key = value' or '[section]')", path, line);
-                rc = -1;
-                break;
-            }
-            *close = 0;
-            if (!known_section(s + 1)) {
-                clt_error("%s:%d: unknown section [%s] (sections: run, device, data, net, solver, transfer, study)", path,
-                          line, s + 1);
-                rc = -1;
-                break;
-            }
-            snprintf(section, sizeof section, "%s", s + 1);
-            continue;
-        }
-        char *sep = find_or_comment(s, "=:");
-        if (*sep != '=' && *sep != ':') {
-            clt_error("%s:%d: cannot parse this line (expected 'key = value' or '[section]')", path, line);
-            rc = -1;
-            break;
-        }
-        if (!section[0]) {
-            clt_error("%s:%d: a key before any [section]", path, line);
-            rc = -1;
-            break;
-        }
-        *sep = 0;
-        char *key = rstrip(s), *value = lskip(sep + 1);
-        *find_or_comment(value, NULL) = 0;
-        rc = apply(c, path, line, section, key, rstrip(value));
-    }
-    free(copy);
+/* The project's one INI dialect (src/util/ini.h), without continuation lines: no key takes a
+   multi-line value. */
+static const clt_ini_dialect CONFIG_DIALECT = {CLT_INI_MAX_BYTES, false};
+
+static int apply_all(clt_config *c, const char *path, clt_ini *ini) {
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < ini->n; i++) rc = apply(c, path, &ini->e[i]);
+    clt_ini_free(ini);
     if (rc == 0) snprintf(c->source, sizeof c->source, "%s", path);
     return rc;
 }
 
+int clt_config_parse(clt_config *c, const char *path, const char *text) {
+    clt_ini ini;
+    if (clt_ini_parse(&ini, path, text, strlen(text), &CONFIG_DIALECT) != 0) return -1;
+    return apply_all(c, path, &ini);
+}
+
 int clt_config_load(clt_config *c, const char *path) {
-    size_t len;
-    char *text = clt_read_file(path, &len);
-    if (!text) return -1;
-    int rc = -1;
-    if (strlen(text) != len)
-        clt_error("%s: not a text file (holds a NUL byte)", path);
-    else
-        rc = clt_config_parse(c, path, text);
-    free(text);
-    return rc;
+    clt_ini ini;
+    if (clt_ini_load(&ini, path, &CONFIG_DIALECT) != 0) return -1;
+    return apply_all(c, path, &ini);
 }
 
 int clt_config_set(clt_config *c, const char *assignment) {
@@ -363,6 +318,39 @@ static void write_value(const clt_config *c, const key_spec *k, FILE *out) {
         break;
     }
     }
+}
+
+static char *value_text(const clt_config *c, const key_spec *k) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    write_value(c, k, mem);
+    fclose(mem);
+    return text;
+}
+
+int clt_config_differences(const clt_config *now, const clt_config *before, const char *const *may_differ,
+                           char *out, size_t n) {
+    int count = 0;
+    size_t used = 0;
+    if (n) out[0] = 0;
+    for (size_t i = 0; i < CLT_ARRAY_LEN(KEYS); i++) {
+        const key_spec *k = &KEYS[i];
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", k->section, k->key);
+        bool free_to_differ = false;
+        for (const char *const *m = may_differ; m && *m; m++) free_to_differ |= !strcmp(*m, name);
+        if (free_to_differ) continue;
+        char *a = value_text(now, k), *b = value_text(before, k);
+        if (strcmp(a, b)) {
+            if (used < n)
+                used += (size_t)snprintf(out + used, n - used, "%s%s = %s (the run has %s)", count ? "; " : "", name, a,
+                                         b[0] ? b : "no value");
+            count++;
+        }
+        free(a), free(b);
+    }
+    return count;
 }
 
 void clt_config_write(const clt_config *c, FILE *out) {

@@ -1,5 +1,5 @@
 /* config.h — one network's run configuration: the INI schema (sections run, device, data, net,
-   solver, transfer, study), its defaults and limits, loading with inih, -s overrides, and writing
+   solver, transfer, study), its defaults and limits, loading with the project's INI reader (src/util/ini.h), -s overrides, and writing
    the effective config. The schema is a table in config.c; README documents every key. */
 #ifndef CLT_CONFIG_H
 #define CLT_CONFIG_H
@@ -61,6 +61,10 @@ int clt_config_set(clt_config *c, const char *assignment);
 int clt_config_validate(const clt_config *c);
 /* Writes every key with its effective value, section by section, as a loadable INI. */
 void clt_config_write(const clt_config *c, FILE *out);
+/* Counts the keys whose values differ between two configs, leaving out the "section.key" names in
+   the NULL-ended may_differ, and describes them in out ("solver.base_lr = 0.001 (the run has 0.01); …"). */
+int clt_config_differences(const clt_config *now, const clt_config *before, const char *const *may_differ,
+                           char *out, size_t n);
 /* Prints the schema (section, key, type, default, meaning) for --help. */
 void clt_config_print_schema(FILE *out);
 

@@ -2,6 +2,7 @@
    initialisation, forward and backward. */
 #include "net/net.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,19 @@ static int shapes(const clt_arch *a, clt_net *net) {
                       s->out, s->k, s->stride, s->pad, s->group, c);
             return -1;
         }
+        /* sizes from a file (an imported model) may be anything: every count must fit the int the
+           kernels index with */
+        if (s->k > 65536 || s->stride > 65536 || s->pad > 65536 || h > 65536 || w > 65536 ||
+            (int64_t)s->out * (c / s->group) * s->k * s->k > INT_MAX) {
+            clt_error("conv%d: out %d, kernel %d, stride %d, pad %d on %d×%d×%d input are beyond cltransfer's sizes",
+                      i + 1, s->out, s->k, s->stride, s->pad, c, h, w);
+            return -1;
+        }
         int ho = (h + 2 * s->pad - s->k) / s->stride + 1, wo = (w + 2 * s->pad - s->k) / s->stride + 1;
+        if ((int64_t)s->out * ho * wo > INT_MAX) {
+            clt_error("conv%d: a %d×%d×%d output is beyond cltransfer's sizes", i + 1, s->out, ho, wo);
+            return -1;
+        }
         if (h + 2 * s->pad < s->k || w + 2 * s->pad < s->k || ho <= 0 || wo <= 0) {
             clt_error("conv%d: a %d×%d input is smaller than its %d×%d kernel", i + 1, h, w, s->k, s->k);
             return -1;
@@ -77,6 +90,10 @@ static int shapes(const clt_arch *a, clt_net *net) {
     }
     int in = c * h * w;
     for (int i = 0; i < 3; i++) {
+        if (a->fc[i] > 0 && (int64_t)in * a->fc[i] > INT_MAX) {
+            clt_error("fc%d: %d×%d weights are beyond cltransfer's sizes", i + 6, a->fc[i], in);
+            return -1;
+        }
         if (a->fc[i] <= 0) {
             clt_error("fc%d: width %d must be positive", i + 6, a->fc[i]);
             return -1;
@@ -184,13 +201,8 @@ static void alloc_buffers(clt_net *net, clt_device *d) {
     net->col = clt_alloc(d, net->col_floats * sizeof(float), "im2col workspace");
 }
 
-int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch) {
-    memset(net, 0, sizeof *net);
-    if (clt_arch_check(arch) != 0) return -1;
-    net->arch = *arch;
-    net->batch = batch;
-    shapes(arch, net);
-
+/* The parameter table from the layer structs shapes() filled: offsets, counts and blob shapes. */
+static void layout(clt_net *net) {
     size_t off = 0;
     for (int i = 1; i <= CLT_LAYERS; i++) {
         clt_layer_params *L = &net->layer[i];
@@ -214,6 +226,28 @@ int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch)
         off += L->b_count;
     }
     net->param_count = off;
+}
+
+int clt_arch_layers(const clt_arch *a, clt_layer_params *layer, size_t *param_count) {
+    if (clt_arch_check(a) != 0) return -1;
+    clt_net *net = clt_calloc(1, sizeof *net);
+    net->arch = *a;
+    shapes(a, net);
+    layout(net);
+    memcpy(layer, net->layer, sizeof net->layer);
+    *param_count = net->param_count;
+    free(net);
+    return 0;
+}
+
+int clt_net_create(clt_net *net, clt_device *d, const clt_arch *arch, int batch) {
+    memset(net, 0, sizeof *net);
+    if (clt_arch_check(arch) != 0) return -1;
+    net->arch = *arch;
+    net->batch = batch;
+    shapes(arch, net);
+
+    layout(net);
     /* Planned first, allocated only if the whole set fits (device.h, clt_plan_begin). */
     clt_plan_begin(d);
     alloc_buffers(net, d);

@@ -51,6 +51,10 @@ typedef struct clt_layer_params {
     int dims[4];  /* weight shape: conv [out][in/g][k][k], fc [out][in][1][1] */
 } clt_layer_params;
 
+/* The parameter table of an arch with no device: layers 1..8 into layer[1..8] (layer[0] unused) and
+   the total float count; the same table clt_net_create lays out. -1 (error printed) for a bad arch. */
+int clt_arch_layers(const clt_arch *a, clt_layer_params *layer, size_t *param_count);
+
 typedef struct clt_blob {
     cl_mem data, diff;
     size_t count; /* floats */

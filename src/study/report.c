@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/ini.h"
 #include "util/strbuf.h"
 #include "util/util.h"
 
@@ -157,6 +157,17 @@ int clt_report_read_reference(const char *path, clt_result **out, int *n) {
     return 0;
 }
 
+/* Reads path with the project's INI reader and hands each setting to the handler, in file order. */
+typedef int (*ini_handler)(void *user, const char *section, const char *key, const char *value);
+static int read_ini(const char *path, bool continuation, ini_handler handler, void *user) {
+    clt_ini_dialect dialect = {CLT_INI_MAX_BYTES, continuation};
+    clt_ini ini;
+    if (clt_ini_load(&ini, path, &dialect) != 0) return -1;
+    for (int i = 0; i < ini.n; i++) handler(user, ini.e[i].section, ini.e[i].key, ini.e[i].value);
+    clt_ini_free(&ini);
+    return 0;
+}
+
 /* What a network's config says about it; read leniently, since the report must read configs of
    any version of the trainer. */
 typedef struct net_info {
@@ -229,7 +240,7 @@ static void read_net(gather *g, const char *dir) {
         cfg = clt_path_join(dir, "net.ini");
     }
     net_info ni = {0};
-    if (ini_parse(cfg, net_info_handler, &ni) != 0 || !ni.treatment[0]) {
+    if (read_ini(cfg, false, net_info_handler, &ni) != 0 || !ni.treatment[0]) {
         g->skipped++;
         free(cfg);
         return;
@@ -576,7 +587,7 @@ int clt_report_folder(const char *run_dir, const clt_report_options *opt) {
     notes no = {0};
     no.tolerance = -1;
     char *ini = clt_path_join(run_dir, "report.ini");
-    if (clt_file_exists(ini) && ini_parse(ini, notes_handler, &no) != 0) clt_warn("%s: cannot be read; using defaults", ini);
+    if (clt_file_exists(ini) && read_ini(ini, true, notes_handler, &no) != 0) clt_warn("%s: cannot be read; using defaults", ini);
     free(ini);
     int best = opt->best > 0 ? opt->best : no.best > 0 ? no.best : 10;
     double tau = opt->tolerance >= 0 ? opt->tolerance : no.tolerance >= 0 ? no.tolerance : 0.005;

@@ -325,22 +325,9 @@ static void finished(runner *r, int k, int status) {
 }
 
 static int lock_run(const clt_study *s) {
-    char *path = clt_path_join(s->run_dir, ".study.lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        clt_error("%s: %s", path, strerror(errno));
-        free(path);
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        clt_error("another `cltransfer study` is running %s, or networks of a stopped one are still finishing "
-                  "(they hold %s)", s->run_dir, path);
-        close(fd);
-        free(path);
-        return -1;
-    }
-    free(path);
-    return fd; /* held until the process exits */
+    return clt_lock_folder(s->run_dir,
+                           "another `cltransfer study` is running it, or networks of a stopped one are still "
+                           "finishing (they inherit the lock)");
 }
 
 int clt_study_run(const clt_study *s, const clt_study_run_options *opt) {

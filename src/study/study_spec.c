@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "net/config.h"
+#include "util/ini.h"
 #include "study/study.h"
 
 /* ---------- the study file as a list of settings ---------- */
@@ -48,13 +49,6 @@ static void entries_free(entries *es) {
     free(es->e);
 }
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
-    return s;
-}
-
 /* "split  random" and "split random" are the same section. */
 static void normalise_section(char *s) {
     char *w = s;
@@ -71,67 +65,19 @@ static void normalise_section(char *s) {
     *w = 0;
 }
 
-/* The INI dialect of the trainer's configs (inih's defaults: ';' or '#' full-line comments, ';'
-   inline comments after whitespace), plus indented continuation lines for long values; parsed here
-   rather than with inih because errors must name the line of every setting, not only of bad ones. */
+/* The project's one INI dialect (src/util/ini.h) with indented continuation lines for long values
+   (descriptions, lists); every setting keeps its file:line for the errors that come later. */
 static int read_study_file(entries *es, const char *path) {
-    char *text = clt_read_file(path, NULL);
-    if (!text) return -1;
-    char section[256] = "";
-    int line_no = 0, last = -1, rc = 0;
-    for (char *p = text, *eol; p && *p && rc == 0; p = eol ? eol + 1 : NULL) {
-        eol = strchr(p, '\n');
-        if (eol) *eol = 0;
-        line_no++;
+    static const clt_ini_dialect STUDY_DIALECT = {CLT_INI_MAX_BYTES, true};
+    clt_ini ini;
+    if (clt_ini_load(&ini, path, &STUDY_DIALECT) != 0) return -1;
+    for (int i = 0; i < ini.n; i++) {
         char where[CLT_PATH + 32];
-        snprintf(where, sizeof where, "%s:%d", path, line_no);
-        int indented = isspace((unsigned char)*p) && *p != '\n';
-        char *s = trim(p);
-        if (!*s || *s == ';' || *s == '#') continue;
-        for (char *c = s + 1; *c; c++)
-            if (*c == ';' && isspace((unsigned char)c[-1])) {
-                *c = 0;
-                s = trim(s);
-                break;
-            }
-        if (*s == '[') {
-            char *close = strchr(s, ']');
-            if (!close || close[1]) {
-                clt_error("%s: expected '[section]'", where);
-                rc = -1;
-                break;
-            }
-            *close = 0;
-            snprintf(section, sizeof section, "%s", s + 1);
-            normalise_section(section);
-            last = -1;
-            continue;
-        }
-        char *eq = strchr(s, '=');
-        if (!eq && indented && last >= 0) {
-            entry *e = &es->e[last];
-            size_t n = strlen(e->value) + strlen(s) + 2;
-            e->value = clt_realloc(e->value, n);
-            strcat(e->value, "\n");
-            strcat(e->value, s);
-            continue;
-        }
-        if (!eq) {
-            clt_error("%s: expected 'key = value' or '[section]'", where);
-            rc = -1;
-            break;
-        }
-        if (!section[0]) {
-            clt_error("%s: a setting before any [section]", where);
-            rc = -1;
-            break;
-        }
-        *eq = 0;
-        entries_add(es, section, trim(s), trim(eq + 1), where);
-        last = es->n - 1;
+        snprintf(where, sizeof where, "%s:%d", path, ini.e[i].line);
+        entries_add(es, ini.e[i].section, ini.e[i].key, ini.e[i].value, where);
     }
-    free(text);
-    return rc;
+    clt_ini_free(&ini);
+    return 0;
 }
 
 /* "-s section.key=value": the section is everything before the first dot, so treatment sections
@@ -146,9 +92,9 @@ static int add_override(entries *es, const char *set) {
     snprintf(section, sizeof section, "%.*s", (int)(dot - set), set);
     normalise_section(section);
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-    char *k = trim(key), *v = clt_strdup(eq + 1);
+    char *k = clt_trim(key), *v = clt_strdup(eq + 1);
     snprintf(where, sizeof where, "-s %s", set);
-    entries_add(es, section, k, trim(v), where);
+    entries_add(es, section, k, clt_trim(v), where);
     free(v);
     return 0;
 }

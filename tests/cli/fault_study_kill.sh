@@ -90,7 +90,7 @@ for round in 1 2 3 4; do
     # lock. A trainer seen alive after the lock was tried was alive while it was tried.
     trainers=$(trainers_of "$run")
     if [ -n "$trainers" ]; then
-        flock -n "$run/.study.lock" true
+        flock -n "$run/.cltransfer.lock" true
         free=$?
         alive=0
         # a trainer that has exited but is not yet reaped (a zombie: its files, the lock among them,
@@ -103,10 +103,10 @@ for round in 1 2 3 4; do
             test $free -ne 0
     fi
     for _ in $(seq 1 600); do
-        [ ! -e "$run/.study.lock" ] || flock -n "$run/.study.lock" true && break
+        [ ! -e "$run/.cltransfer.lock" ] || flock -n "$run/.cltransfer.lock" true && break
         sleep 0.1
     done
-    check "kill $round at ${delay}s: its networks stopped within a minute" flock -n "$run/.study.lock" true
+    check "kill $round at ${delay}s: its networks stopped within a minute" flock -n "$run/.cltransfer.lock" true
 done
 echo "$kills kills"
 study "$run" > "$WORK/last.out" 2>&1

@@ -12,7 +12,8 @@ declare -A ALLOWED=(
     [data]="util data"
     [net]="util device layers data net"
     [study]="util device layers data net study"
-    [main]="util device layers data net study"
+    [interop]="util device layers data net interop"
+    [main]="util device layers data net study interop"
 )
 
 edges="$WORK/edges"

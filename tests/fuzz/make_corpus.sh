@@ -97,4 +97,16 @@ S="$C/fuzz_study"
 cp "$SRC/conf/study/fmnist.ini" "$S/seed-fmnist.ini"
 cp "$SRC/tests/data/study/tiny.ini" "$S/seed-tiny.ini"
 cp "$SRC/conf/study/paper.ini" "$S/seed-paper.ini"
+# Caffe models: a tiny small net in both forms and a mean image, written by Google's protobuf
+M="$C/fuzz_caffe"
+mkdir -p "$M"
+rm -f "$M"/seed-*
+protoc --python_out="$T" -I "$SRC/tests/interop" caffe_model.proto
+for form in layer v1; do
+    PYTHONPATH="$T" python3 "$SRC/tests/interop/caffenet.py" model --arch small --form $form \
+        --widths 2,2,2,2,2,3,3 --classes 2 -o "$T/m.caffemodel"
+    prefix 2 "$T/m.caffemodel" "$M/seed-small-$form"
+done
+PYTHONPATH="$T" python3 "$SRC/tests/interop/caffenet.py" mean --channels 1 --side 28 -o "$T/mean.binaryproto"
+prefix 3 "$T/mean.binaryproto" "$M/seed-mean-small"
 du -sh "$C"/*

@@ -53,5 +53,21 @@ test_interval = 20
 snapshot = 10
 display = 5
 INI
-    for line in "$@"; do echo "$line" >> "$file"; done
+    # extra lines "[section]" "key = value"…: a key the config has takes the new value in place (a key
+    # set twice is an error), others go under their section at the end
+    local section="" line
+    for line in "$@"; do
+        case "$line" in
+            \[*\]) section="$line" ;;
+            *=*)
+                local key="${line%%=*}"; key="${key%% }"
+                if awk -v s="$section" -v k="$key" '/^\[/ {in_s = ($0 == s)} in_s && $1 == k {f = 1} END {exit !f}' "$file"; then
+                    awk -v s="$section" -v k="$key" -v l="$line" \
+                        '/^\[/ {in_s = ($0 == s)} in_s && $1 == k {print l; next} {print}' "$file" > "$file.new" && mv "$file.new" "$file"
+                else
+                    printf '%s\n%s\n' "$section" "$line" >> "$file"
+                fi ;;
+            *) echo "$line" >> "$file" ;;
+        esac
+    done
 }
