@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "net/config.h"
@@ -15,26 +16,40 @@
 
 typedef struct op_times {
     clt_device *d;
-    double last;
+    double last, last_cpu;
     int n_ops;
     const char *names[MAX_OPS];
-    double *samples[MAX_OPS]; /* per op, one per timed pass */
+    double *samples[MAX_OPS], *cpu_samples[MAX_OPS]; /* per op, one per timed pass */
     int pass, passes;
 } op_times;
+
+static double cpu_now(void);
 
 static void trace(void *ctx, const char *op) {
     op_times *t = ctx;
     clt_finish(t->d);
-    double now = clt_now();
+    double now = clt_now(), now_cpu = cpu_now();
     int i = 0;
     while (i < t->n_ops && strcmp(t->names[i], op)) i++;
     if (i == t->n_ops && i < MAX_OPS) {
         t->names[i] = op;
         t->samples[i] = calloc(t->passes, sizeof(double));
+        t->cpu_samples[i] = calloc(t->passes, sizeof(double));
         t->n_ops++;
     }
-    if (i < MAX_OPS && t->pass >= 0 && t->pass < t->passes) t->samples[i][t->pass] = now - t->last;
-    t->last = now;
+    if (i < MAX_OPS && t->pass >= 0 && t->pass < t->passes) {
+        t->samples[i][t->pass] = now - t->last;
+        t->cpu_samples[i][t->pass] = now_cpu - t->last_cpu;
+    }
+    t->last = now, t->last_cpu = now_cpu;
+}
+
+/* CPU seconds of every thread of the process: on a machine shared with other work this stays close
+   to the work done where wall time does not. */
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -112,14 +127,15 @@ int bench_train(int argc, char **argv) {
         clt_solver_update(&net, &d, &cfg, i, lowest);
     }
     clt_finish(&d);
-    double *step = calloc(iters, sizeof(double));
+    double *step = calloc(iters, sizeof(double)), *step_cpu = calloc(iters, sizeof(double));
     for (int i = 0; i < iters; i++) {
-        double t0 = clt_now();
+        double t0 = clt_now(), c0 = cpu_now();
         clt_net_forward(&net, &d, batch, true, i);
         clt_net_backward(&net, &d, batch, lowest, i);
         clt_solver_update(&net, &d, &cfg, i, lowest);
         clt_finish(&d);
         step[i] = clt_now() - t0;
+        step_cpu[i] = cpu_now() - c0;
     }
     op_times t = {.d = &d, .passes = iters};
     if (layers) {
@@ -127,43 +143,48 @@ int bench_train(int argc, char **argv) {
         net.trace_ctx = &t;
         for (t.pass = 0; t.pass < iters; t.pass++) {
             clt_finish(&d);
-            t.last = clt_now();
+            t.last = clt_now(), t.last_cpu = cpu_now();
             clt_net_forward(&net, &d, batch, true, t.pass);
             clt_net_backward(&net, &d, batch, lowest, t.pass);
         }
         net.trace = NULL;
     }
     if (clt_device_report(&d) != 0) return 1;
-    double med = median(step, iters);
+    double med = median(step, iters), med_cpu = median(step_cpu, iters);
     if (json) {
         printf("{\"bench\": \"train\", \"arch\": \"%s\", \"batch\": %d, \"lowest\": %d, \"iters\": %d,\n", arch_name,
                batch, lowest, iters);
         printf(" \"platform\": \"%s\", \"device\": \"%s\", \"driver\": \"%s\",\n", d.platform_name, d.name,
                d.driver_version);
-        printf(" \"step_s_median\": %.6f, \"images_per_s\": %.2f", med, batch / med);
+        printf(" \"step_s_median\": %.6f, \"images_per_s\": %.2f, \"step_cpu_s_median\": %.6f", med, batch / med,
+               med_cpu);
         if (layers) {
             printf(",\n \"ops_ms_median\": {");
             for (int i = 0; i < t.n_ops; i++)
                 printf("%s\"%s\": %.3f", i ? ", " : "", t.names[i], 1e3 * median(t.samples[i], iters));
+            printf("},\n \"ops_cpu_ms_median\": {");
+            for (int i = 0; i < t.n_ops; i++)
+                printf("%s\"%s\": %.3f", i ? ", " : "", t.names[i], 1e3 * median(t.cpu_samples[i], iters));
             printf("}");
         }
         printf("}\n");
     } else {
         printf("device [%d] %s (%s, driver %s)\n", d.index, d.name, d.platform_name, d.driver_version);
-        printf("%s, batch %d, layers %d..8 trained: step %.1f ms (median of %d), %.1f images/s\n", arch_name, batch,
-               lowest, 1e3 * med, iters, batch / med);
+        printf("%s, batch %d, layers %d..8 trained: step %.1f ms (median of %d), %.1f images/s, %.1f ms CPU per step\n",
+               arch_name, batch, lowest, 1e3 * med, iters, batch / med, 1e3 * med_cpu);
         if (layers) {
             double total = 0;
             for (int i = 0; i < t.n_ops; i++) total += median(t.samples[i], iters);
-            printf("%-16s %10s %6s\n", "operation", "ms", "share");
+            printf("%-16s %10s %6s %10s\n", "operation", "ms", "share", "CPU ms");
             for (int i = 0; i < t.n_ops; i++) {
                 double m = median(t.samples[i], iters);
-                printf("%-16s %10.2f %5.1f%%\n", t.names[i], 1e3 * m, 100 * m / total);
+                printf("%-16s %10.2f %5.1f%% %10.2f\n", t.names[i], 1e3 * m, 100 * m / total,
+                       1e3 * median(t.cpu_samples[i], iters));
             }
         }
     }
-    for (int i = 0; i < t.n_ops; i++) free(t.samples[i]);
-    free(step), free(x), free(labels);
+    for (int i = 0; i < t.n_ops; i++) free(t.samples[i]), free(t.cpu_samples[i]);
+    free(step), free(step_cpu), free(x), free(labels);
     clt_net_destroy(&net);
     clt_device_close(&d);
     return 0;

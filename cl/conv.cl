@@ -2,77 +2,92 @@
 // the bias broadcast and the bias gradient.
 //
 // col is a row-major [c·k·k][cols] matrix for a chunk of images (rows c, ky, kx; columns image,
-// oy, ox; cols = images·ho·wo). Work-item 0-dimension always runs along a contiguous index so
-// neighbouring work-items touch neighbouring addresses (coalesced on GPUs, vectorised by PoCL).
+// oy, ox; cols = images·ho·wo).
 
-// Work-item (j, ch): output column j of channel ch; writes its k·k rows of col. `first` is the
-// chunk's first image in the n-image input. With `transposed`, each group's block of col (cg
-// channels, k_g = cg·k·k rows) is written as [cols][k_g] instead of [k_g][cols], and stays where it
-// was: the weight gradient dout · colᵀ is then a plain product, which CLBlast runs about twice as
-// fast on CPU devices as one with a transposed operand (it copies the whole of it first).
+// Work-item (oy, z): output row oy of image z % images of the chunk (images from `first` of the
+// n-image input) in channel z / images; writes its wo columns of the channel's k·k rows of col. A
+// whole output row per work-item: PoCL runs the work-items of these kernels one at a time, scalar,
+// and with one column per work-item the index arithmetic cost more than the copy (this is about 2×
+// faster on PoCL); the innermost loop runs along contiguous columns of col.
+// With `transposed`, each group's block of col (cg channels, k_g = cg·k·k rows) is written as
+// [cols][k_g] instead of [k_g][cols], and stays where it was: the weight gradient dout · colᵀ is
+// then a plain product, which CLBlast runs about twice as fast on CPU devices as one with a
+// transposed operand (it copies the whole of it first).
 __kernel void conv_im2col(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
-                          int cg, int transposed, __global float *col, int col_off, __global const float *in,
-                          int in_off) {
-    int j = get_global_id(0);
-    int ch = get_global_id(1);
-    if (j >= cols) return;
-    int ox = j % wo;
-    int rest = j / wo;
-    int oy = rest % ho;
-    int img = rest / ho;
-    int y0 = oy * stride - pad, x0 = ox * stride - pad;
+                          int images, int planes, int cg, int transposed, __global float *col, int col_off,
+                          __global const float *in, int in_off) {
+    int oy = get_global_id(0), z = get_global_id(1);
+    if (oy >= ho || z >= planes) return;
+    int ch = z / images, img = z - ch * images;
     int kk = k * k, k_g = cg * kk;
-    int row_step = transposed ? 1 : cols, col_step = transposed ? k_g : 1;
+    int j0 = (img * ho + oy) * wo; // the row's first column
     __global const float *plane = in + in_off + (ch * n + first + img) * h * w;
-    __global float *dst = col + col_off + (ch / cg) * k_g * cols + (ch % cg) * kk * row_step + j * col_step;
+    __global float *block = col + col_off + (ch / cg) * k_g * cols;
     for (int ky = 0; ky < k; ky++) {
-        int y = y0 + ky;
+        int y = oy * stride - pad + ky;
         bool row_inside = y >= 0 && y < h;
+        __global const float *src = plane + y * w;
         for (int kx = 0; kx < k; kx++) {
-            int x = x0 + kx;
-            float v = 0.0f;
-            if (row_inside && x >= 0 && x < w) v = plane[y * w + x];
-            dst[(ky * k + kx) * row_step] = v;
+            int r = (ch % cg) * kk + ky * k + kx; // row of col within the group's block
+            if (transposed) {
+                __global float *dst = block + j0 * k_g + r;
+                for (int ox = 0; ox < wo; ox++) {
+                    int x = ox * stride - pad + kx;
+                    dst[ox * k_g] = row_inside && x >= 0 && x < w ? src[x] : 0.0f;
+                }
+            } else {
+                __global float *dst = block + r * cols + j0;
+                for (int ox = 0; ox < wo; ox++) {
+                    int x = ox * stride - pad + kx;
+                    dst[ox] = row_inside && x >= 0 && x < w ? src[x] : 0.0f;
+                }
+            }
         }
     }
 }
 
-// Work-item (i, ch): input pixel i (image, y, x) of the chunk in channel ch. It sums the col
-// entries that im2col copied it into, in a fixed order (oy, then ox), so no two work-items write
-// the same place and the result needs no atomics and is the same on every run.
-__kernel void conv_col2im(int pixels, int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo,
-                          int first, __global float *din, int din_off, __global const float *col, int col_off) {
-    int i = get_global_id(0);
-    int ch = get_global_id(1);
-    if (i >= pixels) return;
-    int x = i % w;
-    int rest = i / w;
-    int y = rest % h;
-    int img = rest / h;
-    int yp = y + pad, xp = x + pad;
+// Work-item (y, z): input row y of image z % images of the chunk in channel z / images (a whole
+// row per work-item, as in conv_im2col). Each pixel sums the col entries that im2col copied it
+// into, in a fixed order (oy, then ox), so no two work-items write the same place and the result
+// needs no atomics and is the same on every run.
+__kernel void conv_col2im(int cols, int n, int h, int w, int k, int stride, int pad, int ho, int wo, int first,
+                          int images, int planes, __global float *din, int din_off, __global const float *col,
+                          int col_off) {
+    int y = get_global_id(0), z = get_global_id(1);
+    if (y >= h || z >= planes) return;
+    int ch = z / images, img = z - ch * images;
+    int yp = y + pad;
     // output rows whose window covers padded row yp: oy·stride ≤ yp < oy·stride + k
     int oy_begin = yp < k ? 0 : (yp - k) / stride + 1;
     int oy_end = min(yp / stride + 1, ho);
-    int ox_begin = xp < k ? 0 : (xp - k) / stride + 1;
-    int ox_end = min(xp / stride + 1, wo);
     __global const float *src = col + col_off + ch * k * k * cols + img * ho * wo;
-    float sum = 0.0f;
-    for (int oy = oy_begin; oy < oy_end; oy++) {
-        int ky = yp - oy * stride;
-        for (int ox = ox_begin; ox < ox_end; ox++) {
-            int kx = xp - ox * stride;
-            sum += src[(ky * k + kx) * cols + oy * wo + ox];
+    __global float *dst = din + din_off + (ch * n + first + img) * h * w + y * w;
+    for (int x = 0; x < w; x++) {
+        int xp = x + pad;
+        int ox_begin = xp < k ? 0 : (xp - k) / stride + 1;
+        int ox_end = min(xp / stride + 1, wo);
+        float sum = 0.0f;
+        for (int oy = oy_begin; oy < oy_end; oy++) {
+            int ky = yp - oy * stride;
+            for (int ox = ox_begin; ox < ox_end; ox++) {
+                int kx = xp - ox * stride;
+                sum += src[(ky * k + kx) * cols + oy * wo + ox];
+            }
         }
+        dst[x] = sum;
     }
-    din[din_off + (ch * n + first + img) * h * w + y * w + x] = sum;
 }
 
-// out [m][len] = bias[m]; the GEMMs then accumulate onto it (beta = 1), which saves a pass.
-__kernel void conv_bias_fill(int len, __global float *out, int out_off, __global const float *bias, int bias_off) {
+// Columns [0, len) of every channel row of out (rows `row` apart): out += bias[ch] (when
+// has_bias), then max(out, 0) (when relu), in one pass after the chunk's GEMMs.
+__kernel void conv_bias_relu(int len, int row, int has_bias, int relu, __global float *out, int out_off,
+                             __global const float *bias, int bias_off) {
     int i = get_global_id(0);
     int ch = get_global_id(1);
     if (i >= len) return;
-    out[out_off + ch * len + i] = bias[bias_off + ch];
+    __global float *p = out + out_off + ch * row + i;
+    float v = *p + (has_bias ? bias[bias_off + ch] : 0.0f);
+    *p = relu ? fmax(v, 0.0f) : v;
 }
 
 // dbias[ch] = Σ of the contiguous CNHW row ch of dout (len = n·ho·wo). One work-group per channel:

@@ -131,6 +131,31 @@ static conv_outputs run_device(const conv_case *s, const conv_inputs *in, int ch
     return o;
 }
 
+/* The fused forward (clt_conv_relu_forward) alone, with a workspace for `chunk` images; out NCHW. */
+static float *run_relu_forward(const conv_case *s, const conv_inputs *in, int chunk) {
+    clt_device *d = t_device();
+    const clt_conv *l = &in->l;
+    int hw_in = s->h * s->w, hw_out = l->ho * l->wo;
+    float *x_cnhw = to_cnhw(in->x, s->n, s->c, hw_in);
+    size_t col_floats = clt_conv_col_floats(l, chunk);
+    cl_mem bx = t_guarded_upload(x_cnhw, in->nx), bw = t_guarded_upload(in->weight, in->nw);
+    cl_mem bb = t_guarded_upload(in->bias, s->m), by = t_guarded_upload(NULL, in->ny);
+    cl_mem bcol = t_guarded_upload(NULL, col_floats);
+    clt_conv_relu_forward(d, l, s->n, clt_at(by, T_GUARD), clt_at(bx, T_GUARD), clt_at(bw, T_GUARD),
+                          clt_at(bb, T_GUARD), clt_at(bcol, T_GUARD), col_floats);
+    bool intact = true;
+    float *y = t_guarded_download(by, in->ny, &intact);
+    free(t_guarded_download(bcol, col_floats, &intact));
+    char name[200], what[96];
+    snprintf(what, sizeof what, "forward with ReLU, chunks of %d: nothing written outside the views", chunk);
+    case_name(name, sizeof name, what, s);
+    t_check(intact, "%s", name);
+    to_nchw_in_place(y, s->n, s->m, hw_out);
+    clt_free(bx), clt_free(bw), clt_free(bb), clt_free(by), clt_free(bcol);
+    free(x_cnhw);
+    return y;
+}
+
 /* The reference forward as a function of one of its arguments, for t_numeric_grad. */
 typedef struct fd_ctx {
     const conv_case *s;
@@ -230,6 +255,29 @@ static void check_case(const conv_case *s, uint64_t seed) {
     conv_outputs again = run_device(s, &in, s->n, true);
     same_bits_all("determinism, two runs", s, &whole, &again, &in);
     free_outputs(&again);
+
+    /* the forward with its ReLU fused into the bias's pass: max(reference, 0), whole batch and chunks
+       of 1, and the bits of max(clt_conv_forward, 0) */
+    double *y_relu = clt_malloc(in.ny * sizeof(double));
+    for (size_t i = 0; i < in.ny; i++) y_relu[i] = y[i] > 0 ? y[i] : 0;
+    for (int chunk = s->n; chunk >= 1; chunk = chunk > 1 ? 1 : 0) {
+        float *got = run_relu_forward(s, &in, chunk);
+        char what[96];
+        snprintf(what, sizeof what, "forward with ReLU, chunks of %d, vs max(reference, 0)", chunk);
+        case_name(name, sizeof name, what, s);
+        t_close(name, got, y_relu, in.ny, DEV_ATOL, DEV_RTOL);
+        if (chunk == s->n) {
+            bool same = true;
+            for (size_t i = 0; i < in.ny; i++) {
+                float want = whole.y[i] > 0 ? whole.y[i] : 0.0f;
+                same &= !memcmp(&got[i], &want, sizeof want);
+            }
+            case_name(name, sizeof name, "forward with ReLU is max(forward, 0) bit for bit", s);
+            t_check(same, "%s", name);
+        }
+        free(got);
+    }
+    free(y_relu);
 
     /* chunks of 1 and 2 images must agree with the whole batch */
     double *whole_y = t_to_double(whole.y, in.ny), *whole_dx = t_to_double(whole.dx, in.nx);

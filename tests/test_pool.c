@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layers/layers.h"
+#include "util/mt19937.h"
 #include "ref.h"
 #include "testutil.h"
 
@@ -19,13 +20,6 @@ static void pool_fn(void *ctx, const double *x, double *y) {
     ref_pool_forward(y, x, p->planes, p->h, p->w, p->k, p->stride, p->ho, p->wo);
 }
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* A shuffled ladder of distinct values in [−1, 1): every window has a unique maximum, separated from
    the runner-up by at least `*gap`, so central differences with eps < gap/2 never flip an argmax. */
 static void distinct_fill(float *x, size_t n, uint64_t seed, double *gap) {
@@ -33,7 +27,7 @@ static void distinct_fill(float *x, size_t n, uint64_t seed, double *gap) {
     for (size_t i = 0; i < n; i++) perm[i] = i;
     uint64_t s = seed;
     for (size_t i = n; i > 1; i--) {
-        size_t j = rng_next(&s) % i, t = perm[i - 1];
+        size_t j = clt_mix64(s++) % i, t = perm[i - 1];
         perm[i - 1] = perm[j], perm[j] = t;
     }
     for (size_t i = 0; i < n; i++) x[i] = (float)((perm[i] + 0.5) / n * 2 - 1);

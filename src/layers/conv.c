@@ -42,34 +42,60 @@ static int chunk_images(clt_device *d, const clt_conv *l, int n, size_t col_floa
     return (int)images;
 }
 
+/* The work-group height of conv_im2col and conv_col2im, one work-item per row of a (channel, image)
+   plane: the plane's rows rounded up to a power of two; as many planes as fill the device's 1-D
+   work-group size make up its width. */
+static size_t plane_rows(const clt_device *d, int rows) {
+    size_t r = 1;
+    while (r < (size_t)rows && r * 2 <= d->max_work_group) r *= 2;
+    return r;
+}
+
 /* transposed: each group's block as [cols][k_g] (see conv_im2col). */
 static void im2col(clt_device *d, const clt_conv *l, int n, int first, int images, bool transposed, clt_view col,
                    clt_view in) {
-    int cols = images * l->ho * l->wo;
-    CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->c}), ((size_t[]){d->wg1d, 1}),
-               CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride),
-               CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(l->c / l->group),
-               CLT_INT(transposed), CLT_VIEW(col), CLT_VIEW(in));
+    int cols = images * l->ho * l->wo, planes = images * l->c;
+    size_t rows = plane_rows(d, l->ho), per_group = CLT_MAX((size_t)1, d->wg1d / rows);
+    CLT_LAUNCH(d, "conv_im2col", 2, ((size_t[]){clt_round_up(l->ho, rows), clt_round_up(planes, per_group)}),
+               ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w), CLT_INT(l->k),
+               CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo), CLT_INT(first), CLT_INT(images),
+               CLT_INT(planes), CLT_INT(l->c / l->group), CLT_INT(transposed), CLT_VIEW(col), CLT_VIEW(in));
 }
 
-void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
-                      clt_view bias, clt_view col, size_t col_floats) {
+/* Each chunk's GEMMs overwrite its columns (beta = 0: CLBlast then skips reading C, which made
+   conv1's product, K = 25, twice as slow on PoCL), and one pass adds the bias, and applies the ReLU
+   when asked, while the chunk is still in cache. */
+static void conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
+                         clt_view bias, clt_view col, size_t col_floats, bool relu) {
     int chunk = chunk_images(d, l, n, col_floats, "conv forward");
     if (!chunk) return;
     size_t hw_out = (size_t)l->ho * l->wo, row = n * hw_out; /* row: one channel of out, the GEMM's ldc */
     size_t m_g = l->m / l->group, k_g = (size_t)(l->c / l->group) * l->k * l->k;
-    if (bias.mem)
-        CLT_LAUNCH(d, "conv_bias_fill", 2, ((size_t[]){clt_round_up(row, d->wg1d), l->m}), ((size_t[]){d->wg1d, 1}),
-                   CLT_INT(row), CLT_VIEW(out), CLT_VIEW(bias));
+    cl_mem bias_mem = bias.mem ? bias.mem : out.mem; /* any buffer where there is no bias */
     for (int first = 0; first < n; first += chunk) {
         int images = CLT_MIN(chunk, n - first);
         size_t cols = images * hw_out;
         im2col(d, l, n, first, images, false, col, in);
         for (int g = 0; g < l->group; g++)
             clt_gemm(d, false, false, m_g, cols, k_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g,
-                     clt_shift(col, g * k_g * cols), cols, bias.mem ? 1.0f : 0.0f,
+                     clt_shift(col, g * k_g * cols), cols, 0.0f,
                      clt_shift(out, g * m_g * row + first * hw_out), row, "conv forward");
+        if (bias.mem || relu)
+            CLT_LAUNCH(d, "conv_bias_relu", 2, ((size_t[]){clt_round_up(cols, d->wg1d), l->m}),
+                       ((size_t[]){d->wg1d, 1}), CLT_INT(cols), CLT_INT(row), CLT_INT(bias.mem != NULL), CLT_INT(relu),
+                       CLT_MEM(out.mem), CLT_INT(out.off + first * hw_out), CLT_MEM(bias_mem),
+                       CLT_INT(bias.off));
     }
+}
+
+void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
+                      clt_view bias, clt_view col, size_t col_floats) {
+    conv_forward(d, l, n, out, in, weight, bias, col, col_floats, false);
+}
+
+void clt_conv_relu_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
+                           clt_view bias, clt_view col, size_t col_floats) {
+    conv_forward(d, l, n, out, in, weight, bias, col, col_floats, true);
 }
 
 void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, clt_view dweight, clt_view dbias,
@@ -105,11 +131,12 @@ void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, cl
                          0.0f, col_g, cols, "conv backward dcol");
         }
         if (din.mem) {
-            int pixels = images * l->h * l->w;
-            CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(pixels, d->wg1d), l->c}),
-                       ((size_t[]){d->wg1d, 1}), CLT_INT(pixels), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h),
-                       CLT_INT(l->w), CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho),
-                       CLT_INT(l->wo), CLT_INT(first), CLT_VIEW(din), CLT_VIEW(col));
+            int planes = images * l->c;
+            size_t rows = plane_rows(d, l->h), per_group = CLT_MAX((size_t)1, d->wg1d / rows);
+            CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(l->h, rows), clt_round_up(planes, per_group)}),
+                       ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w),
+                       CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo),
+                       CLT_INT(first), CLT_INT(images), CLT_INT(planes), CLT_VIEW(din), CLT_VIEW(col));
         }
     }
 }

@@ -1,13 +1,12 @@
 /* dropout.c — dropout with a stateless mask: element i is kept by a hash of (seed, i), on the device
    and here alike, so nothing is stored between forward and backward and a seed replays a mask. */
 #include "layers/layers.h"
+#include "util/mt19937.h"
 
-/* splitmix64's finalizer; must stay identical to dropout_mix in cl/dropout.cl. */
-static uint64_t dropout_mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+/* splitmix64's finalizer, as dropout_mix in cl/dropout.cl; clt_mix64 adds the golden-ratio
+   increment before it, which is taken back here. */
+#define DROPOUT_GOLDEN 0x9e3779b97f4a7c15ULL
+static uint64_t dropout_mix(uint64_t z) { return clt_mix64(z - DROPOUT_GOLDEN); }
 
 /* Hashing the seed first decorrelates nearby seeds: with key = seed, seed + golden would replay the
    mask of seed shifted by one element. */
@@ -24,7 +23,7 @@ static uint64_t dropout_threshold(float p) {
 static float dropout_scale(float p) { return p >= 1 ? 0.0f : p > 0 ? (float)(1.0 / (1.0 - (double)p)) : 1.0f; }
 
 bool clt_dropout_keep(uint64_t seed, size_t i, float p) {
-    uint64_t h = dropout_mix(dropout_key(seed) + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
+    uint64_t h = dropout_mix(dropout_key(seed) + (uint64_t)(i + 1) * DROPOUT_GOLDEN);
     return (h >> 32) >= dropout_threshold(p);
 }
 

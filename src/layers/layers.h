@@ -34,6 +34,10 @@ static inline size_t clt_conv_col_floats(const clt_conv *l, int images) {
    col_floats workspace; the batch is processed in chunks of as many images as fit. */
 void clt_conv_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
                       clt_view bias, clt_view col, size_t col_floats);
+/* The same followed by a ReLU (out = max(conv + bias, 0)) in the bias's pass: one pass over out
+   fewer than clt_conv_forward and clt_relu_forward. */
+void clt_conv_relu_forward(clt_device *d, const clt_conv *l, int n, clt_view out, clt_view in, clt_view weight,
+                           clt_view bias, clt_view col, size_t col_floats);
 /* dweight, dbias overwritten; din (CNHW, may be NULL-mem) overwritten. */
 void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, clt_view dweight, clt_view dbias,
                        clt_view dout, clt_view in, clt_view weight, clt_view col, size_t col_floats);
@@ -65,6 +69,8 @@ typedef struct clt_pool {
     int ho, wo;
 } clt_pool;
 void clt_pool_init(clt_pool *l, int c, int h, int w, int k, int stride);
+/* The output side for an input side `in` ≥ k (the one definition, also for the net's shapes). */
+int clt_pool_out_size(int in, int k, int stride);
 /* mask (int32, same count as out) records the flat in-plane index of each maximum. */
 void clt_pool_forward(clt_device *d, const clt_pool *l, int n, clt_view out, clt_view in, cl_mem mask);
 void clt_pool_backward(clt_device *d, const clt_pool *l, int n, clt_view din, clt_view dout, cl_mem mask);

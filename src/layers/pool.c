@@ -3,7 +3,7 @@
 
 #include "layers/layers.h"
 
-static int pooled_size(int in, int k, int stride) {
+int clt_pool_out_size(int in, int k, int stride) {
     int out = (int)ceil((double)(in - k) / stride) + 1;
     /* Caffe applies this only with padding; without padding it fires only when k < stride and the
        last window would start past the input, where Caffe emits an empty window (−FLT_MAX, mask −1).
@@ -14,8 +14,8 @@ static int pooled_size(int in, int k, int stride) {
 
 void clt_pool_init(clt_pool *l, int c, int h, int w, int k, int stride) {
     *l = (clt_pool){.c = c, .h = h, .w = w, .k = k, .stride = stride};
-    l->ho = pooled_size(h, k, stride);
-    l->wo = pooled_size(w, k, stride);
+    l->ho = clt_pool_out_size(h, k, stride);
+    l->wo = clt_pool_out_size(w, k, stride);
 }
 
 /* A 3-D launch over nx × ny × planes: work-groups of wg1d items, as wide in x as the rows allow

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/mt19937.h"
+
 static const char *LAYER_NAMES[CLT_LAYERS + 1] = {"", "conv1", "conv2", "conv3", "conv4",
                                                   "conv5", "fc6", "fc7", "fc8"};
 
@@ -42,12 +44,6 @@ void clt_arch_small(clt_arch *a) {
     a->fc[0] = 256, a->fc[1] = 256, a->fc[2] = 10;
     /* Caffe's Gaussian init does not train a net this small (docs/fmnist-calibration.md). */
     a->init = CLT_INIT_HE;
-}
-
-/* Output side of a Caffe max pool without padding: rounded up. */
-static int pool_out(int in, int k, int s) {
-    int out = (in - k + s - 1) / s + 1;
-    return out < 1 ? 0 : out;
 }
 
 /* Walks the arch's shapes; fills the layer structs when net is not NULL. */
@@ -88,7 +84,7 @@ static int shapes(const clt_arch *a, clt_net *net) {
                 return -1;
             }
             if (net) clt_pool_init(&net->pool[pi], c, h, w, a->pool_k, a->pool_stride);
-            h = pool_out(h, a->pool_k, a->pool_stride), w = pool_out(w, a->pool_k, a->pool_stride);
+            h = clt_pool_out_size(h, a->pool_k, a->pool_stride), w = clt_pool_out_size(w, a->pool_k, a->pool_stride);
             if (pi < 2 && net) net->lrn[pi] = (clt_lrn){c, h, w, a->lrn_size, a->lrn_alpha, a->lrn_beta, a->lrn_k};
         }
     }
@@ -155,13 +151,24 @@ static void blob_free(clt_blob *b) {
     memset(b, 0, sizeof *b);
 }
 
-/* The im2col workspace: the whole batch for the largest layer where that fits a budget, else
-   as many images as fit (at least one); larger GEMMs run faster, memory is the limit. */
+/* The im2col workspace. On a GPU: the whole batch for the largest layer where that fits a budget,
+   else as many images as fit (at least one), because larger GEMMs run faster there. On a CPU: about
+   an eighth of the device's cache (at least one image of the largest layer), so that each chunk's
+   columns are still in cache when the GEMM reads them and dcol when col2im gathers it; on this
+   project's 2-core EPYC (32 MiB L3) that trains the small net about a quarter faster than one
+   batch-wide matrix (bench/RESULTS.md, session "speed-layers"). */
 static size_t col_budget(clt_device *d, const clt_net *net) {
     size_t per_image = 0;
     for (int i = 0; i < 5; i++) per_image = CLT_MAX(per_image, clt_conv_col_floats(&net->conv[i], 1));
     size_t budget = d->global_mem / 8 / sizeof(float);
     budget = CLT_MIN(budget, d->max_alloc / sizeof(float));
+    if (!d->is_gpu) {
+        cl_ulong cache = 0;
+        if (clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache, NULL) != CL_SUCCESS ||
+            cache == 0)
+            cache = (cl_ulong)32 << 20;
+        budget = CLT_MIN(budget, CLT_MAX(per_image, (size_t)(cache / 8 / sizeof(float))));
+    }
     size_t images = CLT_MAX((size_t)1, CLT_MIN((size_t)net->batch, budget / per_image));
     return images * per_image;
 }
@@ -281,17 +288,17 @@ void clt_net_destroy(clt_net *net) {
 
 /* ---- initialisation ---- */
 
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+/* splitmix64's stream: clt_mix64 of the state, which then steps by the golden-ratio increment. */
+static uint64_t next_random(uint64_t *s) {
+    uint64_t r = clt_mix64(*s);
+    *s += 0x9e3779b97f4a7c15ULL;
+    return r;
 }
 
 /* Standard normal by Box–Muller in double, so the values are the same on every host. */
 static double gaussian(uint64_t *s) {
-    double u1 = ((splitmix64(s) >> 11) + 1) * (1.0 / 9007199254740993.0);
-    double u2 = (splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
+    double u1 = ((next_random(s) >> 11) + 1) * (1.0 / 9007199254740993.0);
+    double u2 = (next_random(s) >> 11) * (1.0 / 9007199254740992.0);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -322,147 +329,198 @@ void clt_net_init_layers(clt_net *net, clt_device *d, uint64_t seed, int first, 
 
 /* ---- forward / backward ---- */
 
-#define TRACE(op) \
-    if (net->trace) net->trace(net->trace_ctx, op)
+/* Names of the traced operations, by layer (static: the trace callback may keep the pointer). */
+static const char *const CONV_OP[] = {"", "conv1", "conv2", "conv3", "conv4", "conv5"};
+static const char *const CONV_BACK_OP[] = {"", "conv1 back", "conv2 back", "conv3 back", "conv4 back", "conv5 back"};
+static const char *const RELU_OP[] = {"", "relu1", "relu2", "relu3", "relu4", "relu5", "relu6", "relu7"};
+static const char *const RELU_BACK_OP[] = {"", "relu1 back", "relu2 back", "relu3 back", "relu4 back",
+                                           "relu5 back", "relu6 back", "relu7 back"};
+static const char *const FC_OP[] = {"fc6", "fc7", "fc8"};
+static const char *const FC_BACK_OP[] = {"fc6 back", "fc7 back", "fc8 back"};
+static const char *const DROP_OP[] = {"drop6", "drop7"};
+static const char *const DROP_BACK_OP[] = {"drop6 back", "drop7 back"};
 
-static clt_view P(const clt_net *net, size_t off) { return clt_at(net->params, off); }
-static clt_view G(const clt_net *net, size_t off) { return clt_at(net->grads, off); }
-static clt_view D(const clt_blob *b) { return clt_at(b->data, 0); }
-static clt_view DD(const clt_blob *b) { return clt_at(b->diff, 0); }
-static clt_view NONE(void) { return clt_at(NULL, 0); }
+static void traced(const clt_net *net, const char *op) {
+    if (net->trace) net->trace(net->trace_ctx, op);
+}
+
+static clt_view param_view(const clt_net *net, size_t off) { return clt_at(net->params, off); }
+static clt_view grad_view(const clt_net *net, size_t off) { return clt_at(net->grads, off); }
+static clt_view data_view(const clt_blob *b) { return clt_at(b->data, 0); }
+static clt_view diff_view(const clt_blob *b) { return clt_at(b->diff, 0); }
+/* A view of no buffer: the layer skips that output. */
+static clt_view no_view(void) { return clt_at(NULL, 0); }
 
 uint64_t clt_net_dropout_seed(uint64_t seed, int layer) { return seed * 31 + (uint64_t)layer; }
 
 static size_t per_image(const clt_blob *b, const clt_net *net) { return b->count / net->batch; }
 
+/* conv i (1..5) and its ReLU, fused into the bias's pass. */
+static void conv_relu_forward(clt_net *net, clt_device *d, int i, int n, clt_blob *out, const clt_blob *in) {
+    const clt_layer_params *L = &net->layer[i];
+    clt_conv_relu_forward(d, &net->conv[i - 1], n, data_view(out), data_view(in), param_view(net, L->w_off),
+                          param_view(net, L->b_off), clt_at(net->col, 0), net->col_floats);
+    traced(net, CONV_OP[i]);
+}
+
+/* Pool p (0: pool1, 1: pool2) and the LRN after it. */
+static void pool_lrn_forward(clt_net *net, clt_device *d, int p, int n, clt_blob *pooled, clt_blob *normed,
+                             const clt_blob *in) {
+    clt_pool_forward(d, &net->pool[p], n, data_view(pooled), data_view(in), net->mask[p]);
+    traced(net, p ? "pool2" : "pool1");
+    clt_lrn_forward(d, &net->lrn[p], n, data_view(normed), data_view(pooled), clt_at(net->scale[p], 0));
+    traced(net, p ? "norm2" : "norm1");
+}
+
+/* fc i (6..8) on in; ReLU after fc6 and fc7. Dropout of fc i's input (after fc6, fc7) belongs to
+   this block, so that every block's output (clt_net_block_output) is the same in training and testing. */
+static void fc_forward(clt_net *net, clt_device *d, int i, int n, bool train, uint64_t dropout_seed, clt_blob *out,
+                       clt_blob *in) {
+    const clt_layer_params *L = &net->layer[i];
+    if (i > 6 && train && net->arch.dropout > 0) {
+        clt_dropout_forward(d, (size_t)n * net->ip[i - 7].out, data_view(in), data_view(in), net->arch.dropout,
+                            clt_net_dropout_seed(dropout_seed, i - 1));
+        traced(net, DROP_OP[i - 7]);
+    }
+    clt_ip_forward(d, &net->ip[i - 6], n, data_view(out), data_view(in), param_view(net, L->w_off),
+                   param_view(net, L->b_off));
+    traced(net, FC_OP[i - 6]);
+    if (i < CLT_LAYERS) {
+        clt_relu_forward(d, (size_t)n * net->ip[i - 6].out, data_view(out), data_view(out));
+        traced(net, RELU_OP[i]);
+    }
+}
+
+static void forward_block(clt_net *net, clt_device *d, int i, int n, bool train, uint64_t dropout_seed) {
+    switch (i) {
+    case 1:
+        conv_relu_forward(net, d, 1, n, &net->c1, &net->input);
+        pool_lrn_forward(net, d, 0, n, &net->p1, &net->n1, &net->c1);
+        break;
+    case 2:
+        conv_relu_forward(net, d, 2, n, &net->c2, &net->n1);
+        pool_lrn_forward(net, d, 1, n, &net->p2, &net->n2, &net->c2);
+        break;
+    case 3: conv_relu_forward(net, d, 3, n, &net->c3, &net->n2); break;
+    case 4: conv_relu_forward(net, d, 4, n, &net->c4, &net->c3); break;
+    case 5: {
+        conv_relu_forward(net, d, 5, n, &net->c5, &net->c4);
+        const clt_pool *p5 = &net->pool[2];
+        clt_pool_forward(d, p5, n, data_view(&net->p5), data_view(&net->c5), net->mask[2]);
+        traced(net, "pool5");
+        clt_flatten_forward(d, p5->c, n, p5->ho * p5->wo, data_view(&net->f5), data_view(&net->p5));
+        traced(net, "flatten");
+        break;
+    }
+    case 6: fc_forward(net, d, 6, n, train, dropout_seed, &net->f6, &net->f5); break;
+    case 7: fc_forward(net, d, 7, n, train, dropout_seed, &net->f7, &net->f6); break;
+    case 8:
+        fc_forward(net, d, 8, n, train, dropout_seed, &net->f8, &net->f7);
+        clt_softmax_loss_forward(d, n, net->ip[2].out, clt_at(net->prob, 0), clt_at(net->loss, 0),
+                                 data_view(&net->f8), net->labels);
+        traced(net, "loss");
+        break;
+    }
+}
+
+void clt_net_forward_blocks(clt_net *net, clt_device *d, int n, int first, int last, bool train,
+                            uint64_t dropout_seed) {
+    for (int i = CLT_MAX(first, 1); i <= CLT_MIN(last, CLT_LAYERS); i++) forward_block(net, d, i, n, train, dropout_seed);
+}
+
 void clt_net_forward(clt_net *net, clt_device *d, int n, bool train, uint64_t dropout_seed) {
-    const clt_layer_params *L = net->layer;
-    clt_view col = clt_at(net->col, 0);
-    size_t cf = net->col_floats;
-#define CONV(i, out, in)                                                                                  \
-    clt_conv_forward(d, &net->conv[i - 1], n, D(out), D(in), P(net, L[i].w_off), P(net, L[i].b_off), col,  \
-                     cf);                                                                                 \
-    TRACE("conv" #i);                                                                                     \
-    clt_relu_forward(d, n * per_image(out, net), D(out), D(out));                                         \
-    TRACE("relu" #i)
+    clt_net_forward_blocks(net, d, n, 1, CLT_LAYERS, train, dropout_seed);
+}
 
-    CONV(1, &net->c1, &net->input);
-    clt_pool_forward(d, &net->pool[0], n, D(&net->p1), D(&net->c1), net->mask[0]);
-    TRACE("pool1");
-    clt_lrn_forward(d, &net->lrn[0], n, D(&net->n1), D(&net->p1), clt_at(net->scale[0], 0));
-    TRACE("norm1");
-    CONV(2, &net->c2, &net->n1);
-    clt_pool_forward(d, &net->pool[1], n, D(&net->p2), D(&net->c2), net->mask[1]);
-    TRACE("pool2");
-    clt_lrn_forward(d, &net->lrn[1], n, D(&net->n2), D(&net->p2), clt_at(net->scale[1], 0));
-    TRACE("norm2");
-    CONV(3, &net->c3, &net->n2);
-    CONV(4, &net->c4, &net->c3);
-    CONV(5, &net->c5, &net->c4);
-#undef CONV
-    clt_pool_forward(d, &net->pool[2], n, D(&net->p5), D(&net->c5), net->mask[2]);
-    TRACE("pool5");
-    const clt_pool *p5 = &net->pool[2];
-    clt_flatten_forward(d, p5->c, n, p5->ho * p5->wo, D(&net->f5), D(&net->p5));
-    TRACE("flatten");
+clt_block_output clt_net_block_output(clt_net *net, int i) {
+    clt_block_output o = {0};
+    switch (i) {
+    case 1: o.blob = &net->n1, o.channels = net->lrn[0].c, o.plane = net->lrn[0].h * net->lrn[0].w; break;
+    case 2: o.blob = &net->n2, o.channels = net->lrn[1].c, o.plane = net->lrn[1].h * net->lrn[1].w; break;
+    case 3: o.blob = &net->c3, o.channels = net->conv[2].m, o.plane = net->conv[2].ho * net->conv[2].wo; break;
+    case 4: o.blob = &net->c4, o.channels = net->conv[3].m, o.plane = net->conv[3].ho * net->conv[3].wo; break;
+    case 5: o.blob = &net->f5, o.channels = 1, o.plane = net->ip[0].in; break;
+    case 6: o.blob = &net->f6, o.channels = 1, o.plane = net->ip[0].out; break;
+    case 7: o.blob = &net->f7, o.channels = 1, o.plane = net->ip[1].out; break;
+    default: break;
+    }
+    return o;
+}
 
-    bool drop = train && net->arch.dropout > 0;
-    clt_ip_forward(d, &net->ip[0], n, D(&net->f6), D(&net->f5), P(net, L[6].w_off), P(net, L[6].b_off));
-    TRACE("fc6");
-    clt_relu_forward(d, (size_t)n * net->ip[0].out, D(&net->f6), D(&net->f6));
-    TRACE("relu6");
-    if (drop) {
-        clt_dropout_forward(d, (size_t)n * net->ip[0].out, D(&net->f6), D(&net->f6), net->arch.dropout,
-                            clt_net_dropout_seed(dropout_seed, 6));
-        TRACE("drop6");
+/* fc i's backward; its input gradient only when `need_din`. */
+static void fc_backward(clt_net *net, clt_device *d, int i, int n, bool need_din, clt_blob *out, clt_blob *in) {
+    const clt_layer_params *L = &net->layer[i];
+    clt_ip_backward(d, &net->ip[i - 6], n, need_din ? diff_view(in) : no_view(), grad_view(net, L->w_off),
+                    grad_view(net, L->b_off), diff_view(out), data_view(in), param_view(net, L->w_off));
+    traced(net, FC_BACK_OP[i - 6]);
+}
+
+/* Through dropout (when training with it) and ReLU of fc i (6, 7), in place on its gradient. */
+static void fc_activation_backward(clt_net *net, clt_device *d, int i, int n, uint64_t dropout_seed, clt_blob *b) {
+    size_t count = (size_t)n * net->ip[i - 6].out;
+    if (net->arch.dropout > 0) {
+        clt_dropout_backward(d, count, diff_view(b), diff_view(b), net->arch.dropout,
+                             clt_net_dropout_seed(dropout_seed, i));
+        traced(net, DROP_BACK_OP[i - 6]);
     }
-    clt_ip_forward(d, &net->ip[1], n, D(&net->f7), D(&net->f6), P(net, L[7].w_off), P(net, L[7].b_off));
-    TRACE("fc7");
-    clt_relu_forward(d, (size_t)n * net->ip[1].out, D(&net->f7), D(&net->f7));
-    TRACE("relu7");
-    if (drop) {
-        clt_dropout_forward(d, (size_t)n * net->ip[1].out, D(&net->f7), D(&net->f7), net->arch.dropout,
-                            clt_net_dropout_seed(dropout_seed, 7));
-        TRACE("drop7");
-    }
-    clt_ip_forward(d, &net->ip[2], n, D(&net->f8), D(&net->f7), P(net, L[8].w_off), P(net, L[8].b_off));
-    TRACE("fc8");
-    clt_softmax_loss_forward(d, n, net->ip[2].out, clt_at(net->prob, 0), clt_at(net->loss, 0), D(&net->f8),
-                             net->labels);
-    TRACE("loss");
+    clt_relu_backward(d, count, diff_view(b), diff_view(b), data_view(b));
+    traced(net, RELU_BACK_OP[i]);
+}
+
+/* Through ReLU and conv i; the input gradient into `din` only when `need_din`. */
+static void conv_relu_backward(clt_net *net, clt_device *d, int i, int n, bool need_din, clt_blob *out,
+                               clt_blob *in, clt_view din) {
+    const clt_layer_params *L = &net->layer[i];
+    clt_relu_backward(d, n * per_image(out, net), diff_view(out), diff_view(out), data_view(out));
+    traced(net, RELU_BACK_OP[i]);
+    clt_conv_backward(d, &net->conv[i - 1], n, need_din ? din : no_view(), grad_view(net, L->w_off),
+                      grad_view(net, L->b_off), diff_view(out), data_view(in), param_view(net, L->w_off),
+                      clt_at(net->col, 0), net->col_floats);
+    traced(net, CONV_BACK_OP[i]);
+}
+
+/* Through LRN p and pool p (0: after conv1, 1: after conv2) to the conv's output gradient. */
+static void lrn_pool_backward(clt_net *net, clt_device *d, int p, int n, clt_blob *pooled, clt_blob *normed,
+                              clt_blob *conv_out) {
+    clt_lrn_backward(d, &net->lrn[p], n, diff_view(pooled), diff_view(normed), data_view(pooled), data_view(normed),
+                     clt_at(net->scale[p], 0));
+    traced(net, p ? "norm2 back" : "norm1 back");
+    clt_pool_backward(d, &net->pool[p], n, diff_view(conv_out), diff_view(pooled), net->mask[p]);
+    traced(net, p ? "pool2 back" : "pool1 back");
 }
 
 void clt_net_backward(clt_net *net, clt_device *d, int n, int lowest, uint64_t dropout_seed) {
-    const clt_layer_params *L = net->layer;
-    clt_view col = clt_at(net->col, 0);
-    size_t cf = net->col_floats;
-    float p = net->arch.dropout;
-    bool drop = p > 0;
-    /* The input gradient of layer i is needed only while layers below it train. */
-#define NEED(i) ((i) > lowest)
-#define IP_BACK(i, out, in, din)                                                                            \
-    clt_ip_backward(d, &net->ip[i - 6], n, NEED(i) ? (din) : NONE(), G(net, L[i].w_off), G(net, L[i].b_off), \
-                    DD(out), D(in), P(net, L[i].w_off));                                                     \
-    TRACE("fc" #i " back")
-#define FC_ACT_BACK(i, blob)                                                                                 \
-    do {                                                                                                     \
-        size_t count = (size_t)n * net->ip[i - 6].out;                                                       \
-        if (drop) {                                                                                          \
-            clt_dropout_backward(d, count, DD(blob), DD(blob), p, clt_net_dropout_seed(dropout_seed, i));    \
-            TRACE("drop" #i " back");                                                                        \
-        }                                                                                                    \
-        clt_relu_backward(d, count, DD(blob), DD(blob), D(blob));                                            \
-        TRACE("relu" #i " back");                                                                            \
-    } while (0)
-#define CONV_BACK(i, out, in, din_view)                                                                      \
-    clt_relu_backward(d, n * per_image(out, net), DD(out), DD(out), D(out));                                 \
-    TRACE("relu" #i " back");                                                                                \
-    clt_conv_backward(d, &net->conv[i - 1], n, NEED(i) ? (din_view) : NONE(), G(net, L[i].w_off),            \
-                      G(net, L[i].b_off), DD(out), D(in), P(net, L[i].w_off), col, cf);                      \
-    TRACE("conv" #i " back")
-
-    clt_softmax_loss_backward(d, n, net->ip[2].out, DD(&net->f8), clt_at(net->prob, 0), net->labels, 1.0f / n);
-    TRACE("loss back");
-    IP_BACK(8, &net->f8, &net->f7, DD(&net->f7));
-    if (!NEED(8)) return;
-    FC_ACT_BACK(7, &net->f7);
-    IP_BACK(7, &net->f7, &net->f6, DD(&net->f6));
-    if (!NEED(7)) return;
-    FC_ACT_BACK(6, &net->f6);
-    IP_BACK(6, &net->f6, &net->f5, DD(&net->f5));
-    if (!NEED(6)) return;
+    /* layer i needs its input gradient only while layers below it train: i > lowest */
+    clt_softmax_loss_backward(d, n, net->ip[2].out, diff_view(&net->f8), clt_at(net->prob, 0), net->labels, 1.0f / n);
+    traced(net, "loss back");
+    fc_backward(net, d, 8, n, 8 > lowest, &net->f8, &net->f7);
+    if (lowest >= 8) return;
+    fc_activation_backward(net, d, 7, n, dropout_seed, &net->f7);
+    fc_backward(net, d, 7, n, 7 > lowest, &net->f7, &net->f6);
+    if (lowest >= 7) return;
+    fc_activation_backward(net, d, 6, n, dropout_seed, &net->f6);
+    fc_backward(net, d, 6, n, 6 > lowest, &net->f6, &net->f5);
+    if (lowest >= 6) return;
     const clt_pool *p5 = &net->pool[2];
-    clt_flatten_backward(d, p5->c, n, p5->ho * p5->wo, DD(&net->p5), DD(&net->f5));
-    TRACE("flatten back");
-    clt_pool_backward(d, p5, n, DD(&net->c5), DD(&net->p5), net->mask[2]);
-    TRACE("pool5 back");
-    CONV_BACK(5, &net->c5, &net->c4, DD(&net->c4));
-    if (!NEED(5)) return;
-    CONV_BACK(4, &net->c4, &net->c3, DD(&net->c3));
-    if (!NEED(4)) return;
-    CONV_BACK(3, &net->c3, &net->n2, DD(&net->n2));
-    if (!NEED(3)) return;
-    clt_lrn_backward(d, &net->lrn[1], n, DD(&net->p2), DD(&net->n2), D(&net->p2), D(&net->n2),
-                     clt_at(net->scale[1], 0));
-    TRACE("norm2 back");
-    clt_pool_backward(d, &net->pool[1], n, DD(&net->c2), DD(&net->p2), net->mask[1]);
-    TRACE("pool2 back");
-    CONV_BACK(2, &net->c2, &net->n1, DD(&net->n1));
-    if (!NEED(2)) return;
-    clt_lrn_backward(d, &net->lrn[0], n, DD(&net->p1), DD(&net->n1), D(&net->p1), D(&net->n1),
-                     clt_at(net->scale[0], 0));
-    TRACE("norm1 back");
-    clt_pool_backward(d, &net->pool[0], n, DD(&net->c1), DD(&net->p1), net->mask[0]);
-    TRACE("pool1 back");
-    CONV_BACK(1, &net->c1, &net->input, NONE());
-#undef CONV_BACK
-#undef FC_ACT_BACK
-#undef IP_BACK
-#undef NEED
+    clt_flatten_backward(d, p5->c, n, p5->ho * p5->wo, diff_view(&net->p5), diff_view(&net->f5));
+    traced(net, "flatten back");
+    clt_pool_backward(d, p5, n, diff_view(&net->c5), diff_view(&net->p5), net->mask[2]);
+    traced(net, "pool5 back");
+    conv_relu_backward(net, d, 5, n, 5 > lowest, &net->c5, &net->c4, diff_view(&net->c4));
+    if (lowest >= 5) return;
+    conv_relu_backward(net, d, 4, n, 4 > lowest, &net->c4, &net->c3, diff_view(&net->c3));
+    if (lowest >= 4) return;
+    conv_relu_backward(net, d, 3, n, 3 > lowest, &net->c3, &net->n2, diff_view(&net->n2));
+    if (lowest >= 3) return;
+    lrn_pool_backward(net, d, 1, n, &net->p2, &net->n2, &net->c2);
+    conv_relu_backward(net, d, 2, n, 2 > lowest, &net->c2, &net->n1, diff_view(&net->n1));
+    if (lowest >= 2) return;
+    lrn_pool_backward(net, d, 0, n, &net->p1, &net->n1, &net->c1);
+    conv_relu_backward(net, d, 1, n, false, &net->c1, &net->input, no_view());
 }
 
 void clt_net_accuracy(clt_net *net, clt_device *d, int n) {
-    clt_accuracy(d, n, net->ip[2].out, net->correct1, net->correct5, D(&net->f8), net->labels);
+    clt_accuracy(d, n, net->ip[2].out, net->correct1, net->correct5, data_view(&net->f8), net->labels);
 }
 
 int clt_net_blob_count(void) { return 2 * CLT_LAYERS; }

@@ -102,6 +102,22 @@ void clt_net_init_layers(clt_net *net, clt_device *d, uint64_t seed, int first, 
    the blocks below are deterministic. Leaves logits in f8, probabilities in prob and each image's
    loss in loss. */
 void clt_net_forward(clt_net *net, clt_device *d, int n, bool train, uint64_t dropout_seed);
+/* Blocks first..last of the forward pass (1..8). Block i is layer i with what follows it up to the
+   next weight layer's input, in training and testing alike: conv1 + ReLU + pool1 + LRN, conv2 + …
+   + LRN, conv3 + ReLU, conv4 + ReLU, conv5 + ReLU + pool5 + flatten, fc6 + ReLU, fc7 + ReLU, and fc8 +
+   softmax loss; the dropout of fc6's and fc7's outputs opens the block after them. So running blocks
+   n+1..8 on block n's stored output is the whole forward pass. */
+void clt_net_forward_blocks(clt_net *net, clt_device *d, int n, int first, int last, bool train,
+                            uint64_t dropout_seed);
+
+/* Where block i (1..7) leaves its output: a blob of `channels` planes of `plane` floats per image,
+   [channels][n][plane] (the conv part's CNHW; the fc part has one channel, [n][features]). */
+typedef struct clt_block_output {
+    clt_blob *blob;
+    int channels, plane;
+} clt_block_output;
+clt_block_output clt_net_block_output(clt_net *net, int i);
+
 /* Backward from the loss through layers 8..lowest; gradients of layers below `lowest` are not
    computed and no input gradient is computed for `lowest` itself. */
 void clt_net_backward(clt_net *net, clt_device *d, int n, int lowest, uint64_t dropout_seed);

@@ -18,6 +18,7 @@
 #include "device/device.h"
 #include "net/checkpoint.h"
 #include "net/net.h"
+#include "net/prefix_cache.h"
 #include "net/solver.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -101,6 +102,7 @@ typedef struct training {
     float *host_in[2];
     int *host_labels[2];
     cl_event upload_done[2];
+    clt_prefix_cache prefix; /* frozen layers' outputs kept across epochs (net/prefix_cache.h) */
 } training;
 
 static void log_line(training *t, const char *fmt, ...) CLT_PRINTF(2, 3);
@@ -534,6 +536,17 @@ static int init_params(training *t, bool resume) {
     return status;
 }
 
+static int open_prefix_cache(training *t) {
+    char note[256];
+    if (clt_prefix_cache_open(&t->prefix, &t->net, &t->dev, t->lowest - 1, t->cfg->batch, clt_reader_count(t->train),
+                              t->cfg->crop == 0 && !t->cfg->mirror, note, sizeof note) != 0) {
+        clt_device_report(&t->dev);
+        return CLT_EXIT_ERROR;
+    }
+    if (note[0]) log_line(t, "%s", note);
+    return CLT_EXIT_OK;
+}
+
 static int open_metrics(training *t) {
     char *path = out_file(t, "metrics.csv");
     bool fresh = !clt_file_exists(path);
@@ -672,7 +685,7 @@ static int train_step(training *t) {
     clt_device *d = &t->dev;
     int64_t it = t->iter;
     uint64_t drop_seed = (uint64_t)cfg->seed * 1000003ULL + (uint64_t)it;
-    clt_net_forward(&t->net, d, cfg->batch, true, drop_seed);
+    clt_prefix_cache_forward(&t->prefix, &t->net, d, t->train, (uint64_t)it, drop_seed);
     CLT_LAUNCH(d, "metrics_mean_loss", 1, (size_t[]){1}, NULL, CLT_INT(cfg->batch), CLT_MEM(t->net.loss),
                CLT_MEM(t->loss_slots), CLT_INT(it % cfg->display));
     clt_net_backward(&t->net, d, cfg->batch, t->lowest, drop_seed);
@@ -790,6 +803,7 @@ static void teardown(training *t) {
         free(t->host_in[i]);
         free(t->host_labels[i]);
     }
+    clt_prefix_cache_close(&t->prefix);
     if (t->train) clt_reader_close(t->train);
     if (t->val) clt_reader_close(t->val);
     clt_free(t->loss_slots);
@@ -822,6 +836,7 @@ int clt_train(const clt_config *cfg, const clt_train_options *opt) {
         if (status == CLT_EXIT_OK) status = open_device(t, opt->device);
         if (status == CLT_EXIT_OK) status = build_net(t);
         if (status == CLT_EXIT_OK) status = init_params(t, opt->resume);
+        if (status == CLT_EXIT_OK) status = open_prefix_cache(t);
         if (status == CLT_EXIT_OK) status = open_metrics(t);
         if (status == CLT_EXIT_OK) status = train_loop(t);
         if (status == CLT_EXIT_OK) status = finish(t);
