@@ -106,8 +106,7 @@ void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, cl
     size_t m_g = l->m / l->group, k_g = (size_t)(l->c / l->group) * l->k * l->k;
     if (dbias.mem) {
         /* the tree reduction needs a power-of-two work-group */
-        size_t local = 1;
-        while (local * 2 <= d->wg1d) local *= 2;
+        size_t local = clt_pow2_floor(d->wg1d);
         CLT_LAUNCH(d, "conv_bias_grad", 1, ((size_t[]){local * l->m}), ((size_t[]){local}), CLT_INT(row),
                    CLT_VIEW(dbias), CLT_VIEW(dout), CLT_LOCAL(local * sizeof(float)));
     }
