@@ -28,6 +28,7 @@ declare -A CLASSES=([A]=1,2,4,8,9 [B]=0,3,5,6,7)
 score() { awk -F, '$2 == "val" {v[n++] = $4} END {if (n < 2) print "none"; else printf "%.4f\n", (v[n-2] + v[n-1]) / 2}' "$1"; }
 export POCL_MAX_PTHREAD_COUNT=1 OMP_NUM_THREADS=1
 for h in $halves; do
+    mkdir -p calib
     [ -f "calib/${h}_train.pack" ] || "$build/cltransfer-data" fmnist -o "calib/$h" --classes "${CLASSES[$h]}" >/dev/null
     cfg=$src/bench/results/calibration/calib_$h.ini
     for s in $seeds; do

@@ -2,21 +2,18 @@
 """bench/torch/train.py — trains cltransfer's small net in PyTorch from a cltransfer config, on the same
 packs, so that the two trainers can be run side by side and their accuracy compared.
 
-It reads the config's [run] seed, [data] train/val/mean/scale/batch, [net] arch/widths/dropout/init
-and [solver] keys, and writes metrics.csv in cltransfer's columns (iter,phase,loss,top1,top5,lr,
+It reads the config's [run] seed, [data] train/val/mean/mean_kind/scale/batch, [net]
+arch/widths/dropout/init and [solver] keys (momentum_form among them), and writes metrics.csv in cltransfer's columns (iter,phase,loss,top1,top5,lr,
 images_per_s,elapsed_s) into --output. What the two trainers do alike by default:
   - the packs of data-tools/FORMAT.md, read directly (raw 1×28×28 uint8);
-  - x = (pixel − mean image) · scale, the mean image from [data] mean or the training pack's .mean;
+  - x = (pixel − mean image) · scale, the mean image from [data] mean or the training pack's .mean
+    (mean_kind = channel: the mean image's average, one number);
   - each epoch a fresh permutation of the training pack, batches taken across epoch ends;
   - He fan-in init N(0, 2/fan_in) for conv1..fc7, N(0, 0.01²) for fc8, zero biases;
-  - Caffe's SGD: h = m·h + lr·mult·(g + decay·w), w −= h; biases lr ×2 and no decay;
+  - Caffe's SGD: h = m·h + lr·mult·(g + decay·w), w −= h; biases lr ×2 and no decay
+    (momentum_form = pytorch: h = m·h + (g + decay·w), w −= lr·mult·h);
   - validation on the whole val pack every test_interval iterations and at the end.
-Switches, each one difference, for the controlled experiment of bench/RESULTS.md:
-  --norm scalar        subtract the mean image's mean (one number) instead of the mean image
-  --momentum torch     PyTorch's SGD form: h = m·h + g, w −= lr·mult·h (differs after an lr drop)
 Usage: OMP_NUM_THREADS=1 bench/torch/train.py -c CONFIG.ini -o DIR [-s section.key=value]...
-                                               [--norm image|scalar] [--momentum caffe|torch]
-                                               [--write-scalar-mean FILE]
 """
 import argparse
 import configparser
@@ -70,20 +67,10 @@ def read_mean(path):
     if len(blob) < 40 or blob[:8] != MEAN_MAGIC:
         raise FormatError(f"{path}: not a cltransfer mean file")
     version, c, h, w = struct.unpack_from("<4I", blob, 8)
-    if version != 1 or len(blob) != 40 + 4 * c * h * w:
+    start = {1: 40, 2: 48}.get(version, 0)  # version 2 added the pack's id to the header
+    if not start or len(blob) != start + 4 * c * h * w:
         raise FormatError(f"{path}: mean version {version} or size {len(blob)} wrong")
-    return np.frombuffer(blob, dtype="<f4", offset=40).reshape(c, h, w).copy()
-
-
-def write_mean(path, mean, count=0):
-    """A mean file (data-tools/FORMAT.md), e.g. a constant one that makes cltransfer normalise by a scalar."""
-    c, h, w = mean.shape
-    data = mean.astype("<f4").tobytes()
-    head = MEAN_MAGIC + struct.pack("<4IQI", 1, c, h, w, count, zlib.crc32(data))
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(head + struct.pack("<I", zlib.crc32(head)) + data)
-    os.replace(tmp, path)
+    return np.frombuffer(blob, dtype="<f4", offset=start).reshape(c, h, w).copy()
 
 
 def read_checkpoint(path):
@@ -154,7 +141,8 @@ LAYER_NAMES = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
 
 
 def read_config(path, overrides):
-    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None,
+                                   strict=False)  # a section may come twice, as cltransfer reads it
     with open(path) as f:
         cp.read_file(f)
     for o in overrides:
@@ -171,7 +159,11 @@ def read_config(path, overrides):
         raise FormatError(f"{path}: only init = he and lr_policy = step are built here")
     if int(g("data", "crop", "0")) != 0 or g("data", "mirror", "false") not in ("false", "no", "0"):
         raise FormatError(f"{path}: crops and mirroring are not built here")
+    mean_kind, momentum_form = g("data", "mean_kind", "image"), g("solver", "momentum_form", "caffe")
+    if mean_kind not in ("image", "channel") or momentum_form not in ("caffe", "pytorch"):
+        raise FormatError(f"{path}: [data] mean_kind is image or channel, [solver] momentum_form caffe or pytorch")
     return dict(train=g("data", "train", None), val=g("data", "val", None), mean=g("data", "mean", ""),
+                mean_kind=mean_kind, momentum_form=momentum_form,
                 scale=float(g("data", "scale", "1")), batch=int(g("data", "batch", "256")),
                 val_batch=int(g("data", "val_batch", "50")), widths=widths,
                 dropout=float(g("net", "dropout", "0.5")), seed=int(g("run", "seed", "1")),
@@ -259,7 +251,7 @@ def train(args, cfg):
     val_x, val_y, _ = read_pack(cfg["val"])
     mean_path = cfg["mean"] or cfg["train"][:-len(".pack")] + ".mean"
     mean = read_mean(mean_path)
-    if args.norm == "scalar":
+    if cfg["mean_kind"] == "channel":
         mean = np.full_like(mean, float(mean.mean()))
     to_tensor = lambda a: torch.from_numpy((a.astype(np.float32) - mean[None]) * np.float32(cfg["scale"]))
     tx, vx = to_tensor(train_x), to_tensor(val_x)
@@ -312,7 +304,7 @@ def train(args, cfg):
             p.grad = None
         loss = torch.nn.functional.cross_entropy(net(tx[idx]), ty[idx])
         loss.backward()
-        sgd_step(torch, groups, history, lr, cfg["momentum"], cfg["decay"], args.momentum)
+        sgd_step(torch, groups, history, lr, cfg["momentum"], cfg["decay"], cfg["momentum_form"])
         loss_window.append(loss.item())
         done = it + 1
         if done % cfg["display"] == 0:
@@ -323,7 +315,7 @@ def train(args, cfg):
             log(done, "val", vloss, top1, lr)
     tmp = os.path.join(args.output, f"metrics.csv.tmp.{os.getpid()}")
     with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")  # as cltransfer writes it
         w.writerow(["iter", "phase", "loss", "top1", "top5", "lr", "images_per_s", "elapsed_s"])
         w.writerows(rows)
     os.replace(tmp, os.path.join(args.output, "metrics.csv"))
@@ -345,8 +337,6 @@ def main():
     ap.add_argument("-c", "--config", required=True)
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("-s", "--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    ap.add_argument("--norm", choices=["image", "scalar"], default="image")
-    ap.add_argument("--momentum", choices=["caffe", "torch"], default="caffe")
     ap.add_argument("--order", choices=["torch", "cltransfer"], default="torch",
                     help="training batches: torch.randperm per epoch, or cltransfer's own permutations")
     ap.add_argument("--masks", choices=["torch", "cltransfer"], default="torch",
@@ -355,15 +345,9 @@ def main():
     ap.add_argument("--compare", metavar="CKPT",
                     help="at the end, print how far each weight blob is from a cltransfer checkpoint's")
     ap.add_argument("--test-initialization", action="store_true", help="also validate before the first iteration")
-    ap.add_argument("--write-scalar-mean", metavar="FILE",
-                    help="write a constant mean file (the training mean's mean) for cltransfer's [data] mean, then stop")
     args = ap.parse_args()
     try:
         cfg = read_config(args.config, args.set)
-        if args.write_scalar_mean:
-            mean = read_mean(cfg["mean"] or cfg["train"][:-len(".pack")] + ".mean")
-            write_mean(args.write_scalar_mean, np.full_like(mean, float(mean.mean())))
-            return 0
         train(args, cfg)
     except (OSError, FormatError, ValueError, configparser.Error) as e:
         print(f"bench/torch/train.py: {e}", file=sys.stderr)

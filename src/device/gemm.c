@@ -237,7 +237,8 @@ void clt_gemm(clt_device *d, bool trans_a, bool trans_b, size_t m, size_t n, siz
            copy fast and need the parallelism, so they split k instead. */
         s = clt_tuning_force_direct(d, true) == 0 ? CLBlastSuccess : CLBlastUnexpectedError;
         if (s == CLBlastSuccess) s = sgemm(d, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        if (clt_tuning_force_direct(d, false) != 0 && s == CLBlastSuccess) s = CLBlastUnexpectedError;
+    } else if (clt_tuning_force_direct(d, false) != 0) {
+        s = CLBlastUnexpectedError;
     } else {
         size_t slices = plain ? 1 : split_count(d, m, n, k, ldc);
         s = slices > 1 ? sgemm_split(d, slices, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c)

@@ -431,9 +431,14 @@ typedef struct device_state {
     cl_device_id id;
     kernel_state k[8];
     /* classes_on: the class sets are followed per call (off while an explicit override holds);
-       applied: the class whose sets are in effect, -1 for the kernels' own */
+       applied: the class whose sets are in effect, -1 for the kernels' own;
+       direct_forced: GemmRoutine's indirect threshold is raised so every GEMM runs direct. Both
+       stay as the last call left them, because each CLBlastOverrideParameters rebuilds CLBlast's
+       whole parameter database (about 0.2 ms of allocation, a fifth of a small net's step when
+       done around every call) */
     bool classes_on;
     int applied;
+    bool direct_forced;
 } device_state;
 
 /* CLBlast keeps overrides per cl_device_id for the whole process, so the state does too; one
@@ -487,6 +492,7 @@ static int override_raw(cl_device_id id, const char *kernel, int n, const char (
     const char *ptrs[CLT_TUNING_MAX_PARAMS];
     for (int i = 0; i < n; i++) ptrs[i] = names[i];
     CLBlastStatusCode s = CLBlastOverrideParameters(id, kernel, CLBlastPrecisionSingle, (size_t)n, ptrs, values);
+    if (!strcmp(kernel, "GemmRoutine")) state_of(id)->direct_forced = false;
     if (s != CLBlastSuccess) {
         snprintf(why, why_len, "CLBlastOverrideParameters(%s): %s (%d)", kernel, clt_clblast_status_name(s), (int)s);
         return -1;
@@ -597,6 +603,8 @@ int clt_tuning_use_class(clt_device *d, clt_gemm_class cls) {
 }
 
 int clt_tuning_force_direct(clt_device *d, bool on) {
+    device_state *ds = state_of(d->id);
+    if (ds->direct_forced == on) return 0;
     char why[512];
     kernel_state *ks = kstate(d->id, "GemmRoutine", why, sizeof why);
     if (!ks) return -1;
@@ -604,7 +612,10 @@ int clt_tuning_force_direct(clt_device *d, bool on) {
     memcpy(values, ks->cur_values, sizeof values);
     for (int i = 0; on && i < ks->n_cur; i++)
         if (!strcmp(ks->cur_names[i], "XGEMM_MIN_INDIRECT_SIZE")) values[i] = (size_t)1 << 20;
-    return override_raw(d->id, "GemmRoutine", ks->n_cur, (const char(*)[32])ks->cur_names, values, why, sizeof why);
+    if (override_raw(d->id, "GemmRoutine", ks->n_cur, (const char(*)[32])ks->cur_names, values, why, sizeof why) != 0)
+        return -1;
+    ds->direct_forced = on;
+    return 0;
 }
 
 int clt_tuning_param(clt_device *d, const char *kernel, const char *name, size_t *value) {

@@ -110,32 +110,31 @@ void clt_conv_backward(clt_device *d, const clt_conv *l, int n, clt_view din, cl
         CLT_LAUNCH(d, "conv_bias_grad", 1, ((size_t[]){local * l->m}), ((size_t[]){local}), CLT_INT(row),
                    CLT_VIEW(dbias), CLT_VIEW(dout), CLT_LOCAL(local * sizeof(float)));
     }
-    if (!dweight.mem && !din.mem) return;
-    for (int first = 0; first < n; first += chunk) {
+    /* All weight-gradient products first, then all input-gradient ones: the two are tuned as
+       different shape classes, and switching CLBlast's parameters costs more than a small product
+       (src/device/tuning.c); the order of each sum is the same as one chunk at a time. */
+    for (int first = 0; dweight.mem && first < n; first += chunk) {
         int images = CLT_MIN(chunk, n - first);
         size_t cols = images * hw_out;
-        for (int g = 0; g < l->group; g++) {
-            clt_view dout_g = clt_shift(dout, g * m_g * row + first * hw_out);
-            clt_view col_g = clt_shift(col, g * k_g * cols);
-            if (dweight.mem) {
-                /* col is overwritten by dcol below, so each chunk recomputes it; group g's block stays
-                   where it was in either layout, so dcol of group g never overwrites group g + 1's */
-                bool nn = d->conv_dweight_nn;
-                if (g == 0) im2col(d, l, n, first, images, nn, col, in);
-                clt_gemm(d, false, !nn, m_g, k_g, cols, 1.0f, dout_g, row, col_g, nn ? k_g : cols, first ? 1.0f : 0.0f,
-                         clt_shift(dweight, g * m_g * k_g), k_g, "conv backward dweight");
-            }
-            if (din.mem)
-                clt_gemm(d, true, false, k_g, cols, m_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g, dout_g, row,
-                         0.0f, col_g, cols, "conv backward dcol");
-        }
-        if (din.mem) {
-            int planes = images * l->c;
-            size_t rows = plane_rows(d, l->h), per_group = CLT_MAX((size_t)1, d->wg1d / rows);
-            CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(l->h, rows), clt_round_up(planes, per_group)}),
-                       ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w),
-                       CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo),
-                       CLT_INT(first), CLT_INT(images), CLT_INT(planes), CLT_VIEW(din), CLT_VIEW(col));
-        }
+        bool nn = d->conv_dweight_nn;
+        im2col(d, l, n, first, images, nn, col, in);
+        for (int g = 0; g < l->group; g++)
+            clt_gemm(d, false, !nn, m_g, k_g, cols, 1.0f, clt_shift(dout, g * m_g * row + first * hw_out), row,
+                     clt_shift(col, g * k_g * cols), nn ? k_g : cols, first ? 1.0f : 0.0f,
+                     clt_shift(dweight, g * m_g * k_g), k_g, "conv backward dweight");
+    }
+    for (int first = 0; din.mem && first < n; first += chunk) {
+        int images = CLT_MIN(chunk, n - first);
+        size_t cols = images * hw_out;
+        for (int g = 0; g < l->group; g++)
+            clt_gemm(d, true, false, k_g, cols, m_g, 1.0f, clt_shift(weight, g * m_g * k_g), k_g,
+                     clt_shift(dout, g * m_g * row + first * hw_out), row, 0.0f, clt_shift(col, g * k_g * cols), cols,
+                     "conv backward dcol");
+        int planes = images * l->c;
+        size_t rows = plane_rows(d, l->h), per_group = CLT_MAX((size_t)1, d->wg1d / rows);
+        CLT_LAUNCH(d, "conv_col2im", 2, ((size_t[]){clt_round_up(l->h, rows), clt_round_up(planes, per_group)}),
+                   ((size_t[]){rows, per_group}), CLT_INT(cols), CLT_INT(n), CLT_INT(l->h), CLT_INT(l->w),
+                   CLT_INT(l->k), CLT_INT(l->stride), CLT_INT(l->pad), CLT_INT(l->ho), CLT_INT(l->wo),
+                   CLT_INT(first), CLT_INT(images), CLT_INT(planes), CLT_VIEW(din), CLT_VIEW(col));
     }
 }

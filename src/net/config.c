@@ -34,6 +34,7 @@ static const key_spec KEYS[] = {
     {"data", "train", T_STR, OFF(train), 0, 0, NULL, "training pack (required)"},
     {"data", "val", T_STR, OFF(val), 0, 0, NULL, "validation pack (required)"},
     {"data", "mean", T_STR, OFF(mean), 0, 0, NULL, "mean image file; default: the base net's for transfer runs, else the training pack's"},
+    {"data", "mean_kind", T_ENUM, OFF(mean_kind), 0, 0, "image|channel", "image: subtract the mean image (Caffe's); channel: each channel's average of it"},
     {"data", "crop", T_INT, OFF(crop), 0, 100000, NULL, "square crop side; 0 = whole image"},
     {"data", "mirror", T_BOOL, OFF(mirror), 0, 0, NULL, "random horizontal mirroring in training"},
     {"data", "scale", T_F64, OFF(scale), 1e-9, 1e9, NULL, "factor applied after mean subtraction"},
@@ -50,6 +51,7 @@ static const key_spec KEYS[] = {
     {"solver", "momentum", T_F64, OFF(momentum), 0, 0.9999, NULL, "SGD momentum"},
     {"solver", "weight_decay", T_F64, OFF(weight_decay), 0, 1, NULL, "L2 weight decay on weights (biases: none)"},
     {"solver", "lr_policy", T_ENUM, OFF(lr_policy), 0, 0, "step|fixed", "step: lr · gamma^floor(iter/stepsize); fixed: lr = base_lr"},
+    {"solver", "momentum_form", T_ENUM, OFF(momentum_form), 0, 0, "caffe|pytorch", "caffe: h = m·h + lr·g, w -= h; pytorch: h = m·h + g, w -= lr·h (they differ after an lr drop)"},
     {"solver", "gamma", T_F64, OFF(gamma), 0, 1, NULL, "step factor"},
     {"solver", "stepsize", T_I64, OFF(stepsize), 1, 1e12, NULL, "iterations per lr step"},
     {"solver", "max_iter", T_I64, OFF(max_iter), 1, 1e12, NULL, "training iterations"},
@@ -85,6 +87,8 @@ void clt_config_defaults(clt_config *c) {
     c->momentum = 0.9;
     c->weight_decay = 0.0005;
     snprintf(c->lr_policy, sizeof c->lr_policy, "step");
+    snprintf(c->momentum_form, sizeof c->momentum_form, "caffe");
+    snprintf(c->mean_kind, sizeof c->mean_kind, "image");
     c->gamma = 0.1;
     c->stepsize = 100000;
     c->max_iter = 450000;

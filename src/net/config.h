@@ -21,6 +21,7 @@ typedef struct clt_config {
     char device[256];
     /* [data] */
     char train[CLT_PATH], val[CLT_PATH], mean[CLT_PATH];
+    char mean_kind[16]; /* image | channel */
     int crop;       /* 0: whole image */
     bool mirror;
     double scale;
@@ -35,6 +36,7 @@ typedef struct clt_config {
     /* [solver] */
     double base_lr, momentum, weight_decay, gamma;
     char lr_policy[16]; /* step | fixed */
+    char momentum_form[16]; /* caffe | pytorch */
     int64_t stepsize, max_iter, test_interval, snapshot, display;
     bool test_initialization;
     /* [transfer] */

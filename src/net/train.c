@@ -247,7 +247,7 @@ static int open_device(training *t, const char *selector) {
 
 /* The mean image: the config's, the base net's for transfer runs (the study subtracts the base's
    mean, also when the target is the other half), else the training pack's. */
-static int load_mean(training *t) {
+static int load_mean_image(training *t) {
     const clt_config *c = t->cfg;
     clt_mode mode = clt_config_mode(c);
     uint64_t count;
@@ -273,6 +273,22 @@ static int load_mean(training *t) {
     }
     t->mean_origin = clt_pack_side_path(c->train, ".mean");
     return clt_pack_read_mean(c->train, &t->mean_c, &t->mean_h, &t->mean_w, &count, &t->mean);
+}
+
+/* What the reader subtracts: the mean image, or with mean_kind = channel each channel's plane set
+   to its average (done again on a base net's mean that is already flat, it changes nothing). */
+static int load_mean(training *t) {
+    if (load_mean_image(t) != 0) return -1;
+    if (strcmp(t->cfg->mean_kind, "channel")) return 0;
+    size_t plane = (size_t)t->mean_h * t->mean_w;
+    for (int ch = 0; ch < t->mean_c; ch++) {
+        float *p = t->mean + ch * plane;
+        double sum = 0;
+        for (size_t i = 0; i < plane; i++) sum += p[i];
+        float avg = (float)(sum / (double)plane);
+        for (size_t i = 0; i < plane; i++) p[i] = avg;
+    }
+    return 0;
 }
 
 /* Opens a pack only to see that it is one, so that a missing or wrong pack is named before its mean

@@ -42,6 +42,18 @@ check "random frozen n=2: layers 1..2 the same at the first snapshot and at the 
 check "random frozen n=2: layers 1..2 are not the base's" \
     test -z "$(comm -12 <(layer_crcs "$WORK/base/final.ckpt" 'conv1|conv2') <(layer_crcs "$WORK/rnd/final.ckpt" 'conv1|conv2'))"
 
+# PyTorch's recipe: one mean per channel, the lr outside the momentum
+tiny_config "$WORK/flat.ini" "$WORK/p" "$WORK/flat" "[data]" "mean_kind = channel" "[solver]" "momentum_form = pytorch"
+"$CLT" -c "$WORK/flat.ini" --quiet || fail "a run with mean_kind = channel and momentum_form = pytorch exits 0"
+mean_range() { "$CLT" --inspect "$1" | awk '$1 == "mean" {print $6, $8}'; }
+read -r lo hi <<< "$(mean_range "$WORK/flat/final.ckpt")"
+pack_mean=$("$CLTDATA" info "$WORK/p_train.mean" | awk '/^per channel:/ {print $3}')
+check "mean_kind = channel: the stored mean is flat ($lo..$hi) at the pack mean's average ($pack_mean)" \
+    awk -v lo="$lo" -v hi="$hi" -v m="$pack_mean" 'BEGIN {exit !(lo == hi && (lo - m) ^ 2 < 1e-4)}'
+read -r blo bhi <<< "$(mean_range "$WORK/base/final.ckpt")"
+check "mean_kind = image (the default) stores the mean image ($blo..$bhi)" awk -v lo="$blo" -v hi="$bhi" 'BEGIN {exit !(lo < hi)}'
+check "the two recipes train different nets" test -n "$(comm -3 <(crcs "$WORK/base/final.ckpt") <(crcs "$WORK/flat/final.ckpt"))"
+
 tiny_config "$WORK/bad.ini" "$WORK/p" "$WORK/bad" "[net]" "widths = 6,16,16,16,16,64,64" "[transfer]" "base = $WORK/base/final.ckpt" "layers = 2" "mode = frozen"
 sed -i '0,/^widths = 8/{/^widths = 8/d}' "$WORK/bad.ini"
 "$CLT" -c "$WORK/bad.ini" --quiet 2> "$WORK/err"
