@@ -168,6 +168,33 @@ static void test_constructed(void) {
     t_check(untested, "with base nets only, every finding is 'not tested'");
 }
 
+/* Finding 7 on halves of unequal difficulty: random frozen nets trained on B are compared with the
+   transfer nets trained on B, not with both directions pooled, whose error ratios on the easy half
+   A are of another scale. Without random frozen nets on one half, both directions are pooled. */
+static void test_random_frozen_same_half(void) {
+    clt_result r[64];
+    int n = 0;
+    n = add(r, n, "base", "r", "", "A", 0, 0.95, 0);
+    n = add(r, n, "base", "r", "", "B", 0, 0.90, 0);
+    for (int k = 1; k <= 7; k++) {
+        n = add(r, n, "transfer", "r", "A", "B", k, 0.89, 0); /* error ratio 1.1 */
+        n = add(r, n, "transfer", "r", "B", "A", k, 0.90, 0); /* error ratio 2.0 */
+        n = add(r, n, "random_frozen", "r", "", "B", k, 0.87, 0); /* error ratio 1.3 */
+    }
+    clt_analysis a;
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(a.rf_halves == 2 && fabs(a.ratio_sim_rf[3] - 1.1) < 1e-9 && fabs(a.ratio_sim[3] - 1.55) < 1e-9,
+            "random frozen on B: compared with the transfer nets trained on B (%.3f), not both directions (%.3f)",
+            a.ratio_sim_rf[3], a.ratio_sim[3]);
+    t_check(a.findings[6].verdict == 1 && strstr(a.findings[6].detail, "trained on B as they are"),
+            "(7) holds against the nets trained on the same half: %s", a.findings[6].detail);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(r[i].treatment, "random_frozen")) snprintf(r[i].target, sizeof r[i].target, "all");
+    clt_report_analyse(r, n, 0.005, 0.90, &a); /* their base: a whole-class net at 0.90 */
+    t_check(a.rf_halves == 0 && a.findings[6].verdict == 0 && strstr(a.findings[6].detail, "both directions"),
+            "random frozen on all classes: both directions pooled, and (7) fails (%s)", a.findings[6].detail);
+}
+
 /* The noise beside the verdicts: base nets' spread over repeats, pooled within split and half, and
    the binomial spread of the validation set; margins are the distance from the rule's bound. */
 static void test_noise(void) {
@@ -213,6 +240,7 @@ int main(void) {
     test_read_metrics();
     test_paper();
     test_constructed();
+    test_random_frozen_same_half();
     test_noise();
     return t_done();
 }

@@ -482,7 +482,10 @@ static void write_findings(clt_sb *b, const clt_analysis *a, const clt_analysis 
         "(Fashion-MNIST: garments ≈ 78%%, the rest ≈ 97%%), which caps how far the easy half can fall.\n"
         "7. **Random frozen layers do worse than transferred ones**: at every n trained both ways, the random-frozen "
         "nets' mean error ratio is above that of the frozen transfer nets of the random split(s), and on average by at "
-        "least %.2f.\n\n",
+        "least %.2f. The transfer nets compared are those trained on the same half as the random-frozen nets (and so "
+        "measured against the same base nets), where there are such; both directions pooled otherwise (the paper's "
+        "random-frozen nets learn all classes). An error ratio's scale follows its base's error, so pooling an easy "
+        "half with a hard one would compare different scales.\n\n",
         tau, CLT_REPORT_RATIO_MARGIN, CLT_REPORT_RATIO_MARGIN);
 }
 

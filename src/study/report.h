@@ -93,6 +93,11 @@ typedef struct clt_analysis {
     double rf_mean[8];          /* random frozen top-1, its base at n = 0 */
     double norm_sim[8], norm_dis[8], norm_rf[8];
     double ratio_sim[8], ratio_dis[8], ratio_rf[8];
+    /* finding 7's comparison: the random split's transfer nets on the halves the random frozen nets
+       were trained on (rf_halves: bit 0 A, bit 1 B), or all of them (rf_halves 0) where those
+       halves have none or the random frozen nets were trained on something else */
+    double ratio_sim_rf[8];
+    int rf_halves;
     clt_noise noise;
     clt_finding findings[CLT_FINDINGS];
 } clt_analysis;

@@ -3,6 +3,7 @@
    The same code runs on a study's results and on the paper's published networks. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,9 @@ static void table1(const clt_result *r, int n, clt_analysis *a) {
 }
 
 static void figure3(const clt_result *r, int n, double whole_base, clt_analysis *a) {
-    acc dis[2][8], rf[8], ns[8], nd[8], nr[8], rs[8], rd[8], rr[8];
+    acc dis[2][8], rf[8], ns[8], nd[8], nr[8], rs[8], rd[8], rr[8], rs_half[2][8];
+    int rf_halves = 0; /* bit t: random frozen nets trained on half t; bit 2: on anything else */
+    memset(rs_half, 0, sizeof rs_half);
     memset(dis, 0, sizeof dis);
     memset(rf, 0, sizeof rf);
     memset(ns, 0, sizeof ns);
@@ -148,8 +151,10 @@ static void figure3(const clt_result *r, int n, double whole_base, clt_analysis 
         if (is(x, "transfer") && similar(x)) {
             add(&ns[x->n], diff);
             add(&rs[x->n], ratio);
+            if (t >= 0) add(&rs_half[t][x->n], ratio);
         }
         if (is(x, "random_frozen")) {
+            rf_halves |= t >= 0 ? 1 << t : 4;
             add(&rf[x->n], x->metric);
             add(&rf[0], b);
             add(&nr[x->n], diff);
@@ -166,6 +171,21 @@ static void figure3(const clt_result *r, int n, double whole_base, clt_analysis 
         a->ratio_sim[k] = mean(&rs[k]);
         a->ratio_dis[k] = mean(&rd[k]);
         a->ratio_rf[k] = mean(&rr[k]);
+    }
+    /* Finding 7 compares like with like where it can: the transfer nets trained on the half(s) the
+       random frozen nets were trained on, against the same base nets. An error ratio's scale
+       depends on its base's error, so on halves of unequal difficulty (Fashion-MNIST's random
+       split: about 94% against 89%) pooling both directions mixes the two scales. */
+    bool same_half = rf_halves && rf_halves < 4;
+    for (int h = 0; h < 2 && same_half; h++)
+        for (int k = 1; k <= 7; k++)
+            if ((rf_halves >> h & 1) && rr[k].n && !rs_half[h][k].n) same_half = false;
+    a->rf_halves = same_half ? rf_halves : 0;
+    for (int k = 0; k < 8; k++) {
+        acc pooled = {0, 0};
+        for (int h = 0; h < 2; h++)
+            if (a->rf_halves >> h & 1) pooled.sum += rs_half[h][k].sum, pooled.n += rs_half[h][k].n;
+        a->ratio_sim_rf[k] = same_half ? mean(&pooled) : a->ratio_sim[k];
     }
 }
 
@@ -369,18 +389,24 @@ static void rule_random_worse(const clt_analysis *a, clt_finding *f) {
     double rs = 0, rr = 0;
     int every = 1, cnt = 0;
     for (int k = 1; k <= 7; k++)
-        if (isfinite(a->ratio_sim[k]) && isfinite(a->ratio_rf[k])) {
-            rs += a->ratio_sim[k], rr += a->ratio_rf[k], cnt++;
-            every &= a->ratio_rf[k] > a->ratio_sim[k];
+        if (isfinite(a->ratio_sim_rf[k]) && isfinite(a->ratio_rf[k])) {
+            rs += a->ratio_sim_rf[k], rr += a->ratio_rf[k], cnt++;
+            every &= a->ratio_rf[k] > a->ratio_sim_rf[k];
         }
     if (!cnt) {
         verdict(f, -1, "needs random frozen nets and frozen transfer nets (random split) at a common n");
         return;
     }
+    char against[64];
+    if (a->rf_halves)
+        snprintf(against, sizeof against, "frozen transfer nets trained on %s as they are",
+                 a->rf_halves == 1 ? "A" : a->rf_halves == 2 ? "B" : "A and B");
+    else
+        snprintf(against, sizeof against, "frozen transfer nets (AnB, both directions)");
     verdict(f, every && rr / cnt >= rs / cnt + RATIO_MARGIN - EPS,
-            "mean error ratio over %d common n: random frozen %.3f, transferred (AnB) %.3f; random frozen worse at %s "
+            "mean error ratio over %d common n: random frozen %.3f, %s %.3f; random frozen worse at %s "
             "(rule: worse at every n and at least %.2f higher on average)",
-            cnt, rr / cnt, rs / cnt, every ? "every n" : "not every n", RATIO_MARGIN);
+            cnt, rr / cnt, against, rs / cnt, every ? "every n" : "not every n", RATIO_MARGIN);
 }
 
 /* The typical Δ(n): the most networks any Figure 2 treatment has at one n. */
