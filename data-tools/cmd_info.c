@@ -21,14 +21,9 @@ static int info_mean(const char *path) {
     uint64_t count;
     float *m;
     if (clt_mean_read(path, &c, &h, &w, &count, &m)) return 1;
-    size_t plane = (size_t)h * w;
     printf("mean image:  %s\nshape:       %d×%d×%d float32\nimages:      %llu\nchecksums:   ok\nper channel:", path,
            c, h, w, (unsigned long long)count);
-    for (int ch = 0; ch < c; ch++) {
-        double s = 0;
-        for (size_t i = 0; i < plane; i++) s += m[ch * plane + i];
-        printf(" %.3f", s / plane);
-    }
+    for (int ch = 0; ch < c; ch++) printf(" %.3f", clt_mean_channel_average(m, ch, h, w));
     printf("\n");
     free(m);
     return 0;

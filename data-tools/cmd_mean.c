@@ -45,11 +45,7 @@ int cmd_mean(int argc, char **argv) {
     int rc = clt_pack_write_mean(pack, path, acc.c, acc.h, acc.w, acc.count, m) ? 1 : 0;
     if (!rc) {
         printf("mean of %llu images of %s written to %s; per channel:", (unsigned long long)acc.count, pack, path);
-        for (int ch = 0; ch < acc.c; ch++) {
-            double s = 0;
-            for (size_t i = 0; i < plane; i++) s += m[ch * plane + i];
-            printf(" %.3f", s / plane);
-        }
+        for (int ch = 0; ch < acc.c; ch++) printf(" %.3f", clt_mean_channel_average(m, ch, acc.h, acc.w));
         printf("\n");
     }
     free(path);

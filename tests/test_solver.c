@@ -9,7 +9,8 @@
 #include "net/solver.h"
 #include "testutil.h"
 
-enum { STEPS = 6 };
+enum { STEPS = 6, STEPSIZE = 3 };
+static const double BASE_LR = 0.05, GAMMA = 0.1, MOMENTUM = 0.9, DECAY = 0.01;
 
 /* One parameter's trajectory: Caffe's h = m·h + lr·g, w −= h, or PyTorch's h = m·h + g, w −= lr·h. */
 static void reference(double *w, double *h, const double *grad, double lr, double decay, double momentum,
@@ -26,7 +27,7 @@ static float *run(const char *form, int lowest, const float *start, const float 
     clt_config c;
     clt_config_defaults(&c);
     snprintf(c.momentum_form, sizeof c.momentum_form, "%s", form);
-    c.base_lr = 0.05, c.momentum = 0.9, c.weight_decay = 0.01, c.gamma = 0.1, c.stepsize = 3;
+    c.base_lr = BASE_LR, c.momentum = MOMENTUM, c.weight_decay = DECAY, c.gamma = GAMMA, c.stepsize = STEPSIZE;
     size_t bytes = net->param_count * sizeof(float);
     clt_upload(d, net->params, 0, start, bytes);
     clt_upload(d, net->grads, 0, grads, bytes);
@@ -50,8 +51,8 @@ static double *expected(const clt_net *net, const float *start, const float *gra
             for (size_t i = off; i < off + count; i++) {
                 double h = 0, g = grads[i];
                 for (int it = 0; it < STEPS; it++) {
-                    double lr = 0.05 * pow(0.1, it / 3);
-                    reference(&w[i], &h, &g, part ? 2 * lr : lr, part ? 0 : 0.01, 0.9, pytorch);
+                    double lr = BASE_LR * pow(GAMMA, it / STEPSIZE);
+                    reference(&w[i], &h, &g, part ? 2 * lr : lr, part ? 0 : DECAY, MOMENTUM, pytorch);
                 }
             }
         }

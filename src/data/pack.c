@@ -505,6 +505,13 @@ static int mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, 
     return 0;
 }
 
+double clt_mean_channel_average(const float *mean, int ch, int h, int w) {
+    size_t plane = (size_t)h * w;
+    double sum = 0;
+    for (size_t i = 0; i < plane; i++) sum += mean[ch * plane + i];
+    return sum / (double)plane;
+}
+
 int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, float **mean) {
     uint32_t pack_id;
     return mean_read(path, c, h, w, count, mean, &pack_id);

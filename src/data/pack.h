@@ -73,6 +73,8 @@ int clt_pack_read_classes(const char *pack_path, int k, int *orig, char **names,
 /* Mean image: float32 [c][h][w] with a small header (see FORMAT.md). */
 int clt_mean_write(const char *path, int c, int h, int w, uint64_t count, const float *mean);
 int clt_mean_read(const char *path, int *c, int *h, int *w, uint64_t *count, float **mean);
+/* The average over the h×w plane of channel ch of a [c][h][w] mean image. */
+double clt_mean_channel_average(const float *mean, int ch, int h, int w);
 /* The mean of a pack, recording the pack's id: at `path`, or beside the pack when path is NULL. */
 int clt_pack_write_mean(const char *pack_path, const char *path, int c, int h, int w, uint64_t count, const float *mean);
 /* The mean beside a pack, refused when it was written for another pack. */

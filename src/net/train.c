@@ -282,11 +282,8 @@ static int load_mean(training *t) {
     if (strcmp(t->cfg->mean_kind, "channel")) return 0;
     size_t plane = (size_t)t->mean_h * t->mean_w;
     for (int ch = 0; ch < t->mean_c; ch++) {
-        float *p = t->mean + ch * plane;
-        double sum = 0;
-        for (size_t i = 0; i < plane; i++) sum += p[i];
-        float avg = (float)(sum / (double)plane);
-        for (size_t i = 0; i < plane; i++) p[i] = avg;
+        float avg = (float)clt_mean_channel_average(t->mean, ch, t->mean_h, t->mean_w);
+        for (size_t i = 0; i < plane; i++) t->mean[ch * plane + i] = avg;
     }
     return 0;
 }

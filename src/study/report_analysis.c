@@ -123,10 +123,29 @@ static void table1(const clt_result *r, int n, clt_analysis *a) {
     }
 }
 
+/* 0 for A, 1 for B, -1 for anything else (all classes). */
+static int half_of(const clt_result *x) { return !strcmp(x->target, "A") ? 0 : !strcmp(x->target, "B") ? 1 : -1; }
+
+/* The halves the random frozen nets learn: bit 0 A, bit 1 B; 0 when one learns anything else. */
+static int random_frozen_halves(const clt_result *r, int n) {
+    int halves = 0;
+    for (int i = 0; i < n; i++) {
+        if (!usable(&r[i]) || !is(&r[i], "random_frozen")) continue;
+        int t = half_of(&r[i]);
+        if (t < 0) return 0;
+        halves |= 1 << t;
+    }
+    return halves;
+}
+
 static void figure3(const clt_result *r, int n, double whole_base, clt_analysis *a) {
-    acc dis[2][8], rf[8], ns[8], nd[8], nr[8], rs[8], rd[8], rr[8], rs_half[2][8];
-    int rf_halves = 0; /* bit t: random frozen nets trained on half t; bit 2: on anything else */
-    memset(rs_half, 0, sizeof rs_half);
+    acc dis[2][8], rf[8], ns[8], nd[8], nr[8], rs[8], rd[8], rr[8], rs_rf[8];
+    /* Finding 7 compares like with like where it can: the transfer nets trained on the half(s) the
+       random frozen nets were trained on, against the same base nets. An error ratio's scale
+       depends on its base's error, so on halves of unequal difficulty (Fashion-MNIST's random
+       split: about 94% against 89%) pooling both directions mixes the two scales. */
+    int rf_halves = random_frozen_halves(r, n);
+    memset(rs_rf, 0, sizeof rs_rf);
     memset(dis, 0, sizeof dis);
     memset(rf, 0, sizeof rf);
     memset(ns, 0, sizeof ns);
@@ -138,7 +157,7 @@ static void figure3(const clt_result *r, int n, double whole_base, clt_analysis 
     for (int i = 0; i < n; i++) {
         const clt_result *x = &r[i];
         if (!usable(x)) continue;
-        int t = !strcmp(x->target, "A") ? 0 : !strcmp(x->target, "B") ? 1 : -1;
+        int t = half_of(x);
         if (x->dissimilar && t >= 0 && is(x, "base")) add(&dis[t][0], x->metric);
         if (x->n < 1 || x->n > 7) continue;
         double b = own_base(r, n, x, whole_base);
@@ -151,10 +170,9 @@ static void figure3(const clt_result *r, int n, double whole_base, clt_analysis 
         if (is(x, "transfer") && similar(x)) {
             add(&ns[x->n], diff);
             add(&rs[x->n], ratio);
-            if (t >= 0) add(&rs_half[t][x->n], ratio);
+            if (t >= 0 && (rf_halves >> t & 1)) add(&rs_rf[x->n], ratio);
         }
         if (is(x, "random_frozen")) {
-            rf_halves |= t >= 0 ? 1 << t : 4;
             add(&rf[x->n], x->metric);
             add(&rf[0], b);
             add(&nr[x->n], diff);
@@ -172,21 +190,12 @@ static void figure3(const clt_result *r, int n, double whole_base, clt_analysis 
         a->ratio_dis[k] = mean(&rd[k]);
         a->ratio_rf[k] = mean(&rr[k]);
     }
-    /* Finding 7 compares like with like where it can: the transfer nets trained on the half(s) the
-       random frozen nets were trained on, against the same base nets. An error ratio's scale
-       depends on its base's error, so on halves of unequal difficulty (Fashion-MNIST's random
-       split: about 94% against 89%) pooling both directions mixes the two scales. */
-    bool same_half = rf_halves && rf_halves < 4;
-    for (int h = 0; h < 2 && same_half; h++)
-        for (int k = 1; k <= 7; k++)
-            if ((rf_halves >> h & 1) && rr[k].n && !rs_half[h][k].n) same_half = false;
+    /* ... else (some n without such nets, or random frozen nets of all classes) both directions */
+    bool same_half = rf_halves != 0;
+    for (int k = 1; k <= 7; k++)
+        if (rr[k].n && !rs_rf[k].n) same_half = false;
     a->rf_halves = same_half ? rf_halves : 0;
-    for (int k = 0; k < 8; k++) {
-        acc pooled = {0, 0};
-        for (int h = 0; h < 2; h++)
-            if (a->rf_halves >> h & 1) pooled.sum += rs_half[h][k].sum, pooled.n += rs_half[h][k].n;
-        a->ratio_sim_rf[k] = same_half ? mean(&pooled) : a->ratio_sim[k];
-    }
+    for (int k = 0; k < 8; k++) a->ratio_sim_rf[k] = same_half ? mean(&rs_rf[k]) : a->ratio_sim[k];
 }
 
 static void verdict(clt_finding *f, int v, const char *fmt, ...) CLT_PRINTF(3, 4);
