@@ -245,12 +245,15 @@ static int pick_ready(const runner *r) {
         int ready = 1;
         for (int d = 0; d < n->ndeps; d++) ready &= r->state[n->deps[d]] == ST_DONE;
         if (!ready) continue;
-        /* Earlier stages first and data before networks (they unlock the most), then the longest
-           nets first, so the last minutes are not one long net running alone. */
+        /* Earlier repeats first, so a long study stopped part-way holds whole repeats that the
+           report can read; then earlier stages and data before networks (they unlock the most);
+           then the longest nets first, so the last minutes are not one long net running alone. */
         const clt_study_node *b = best >= 0 ? &r->s->nodes[best] : NULL;
-        if (!b || n->stage < b->stage ||
-            (n->stage == b->stage && (n->kind == CLT_NODE_DATA) > (b->kind == CLT_NODE_DATA)) ||
-            (n->stage == b->stage && n->kind == b->kind && n->cost > b->cost))
+        if (!b || n->repeat < b->repeat ||
+            (n->repeat == b->repeat &&
+             (n->stage < b->stage ||
+              (n->stage == b->stage && (n->kind == CLT_NODE_DATA) > (b->kind == CLT_NODE_DATA)) ||
+              (n->stage == b->stage && n->kind == b->kind && n->cost > b->cost))))
             best = i;
     }
     return best;

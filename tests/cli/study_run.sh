@@ -26,6 +26,12 @@ check "a rerun trains nothing" bash -c "'$study' -o '$run' >/dev/null 2>&1; [ \$
 check "--list shows them done" bash -c "'$study' -o '$run' --list | grep -q '^r/a1b  *2 done  *40  data/r r/base_a\$'"
 
 rm -f "$tmp/log"
+check "repeats run in order: a study stopped part-way holds whole repeats" bash -c \
+    "'$study' -o '$tmp/rep' -j2 -s study.repeats=2 --no-report >/dev/null 2>&1"
+check "... every network of repeat 0 starts before any of repeat 1" bash -c \
+    "[ \$(grep -c '^start' '$tmp/log') = 28 ] && [ \$(grep -n '^start' '$tmp/log' | grep -v -- '-r1 ' | tail -1 | cut -d: -f1) -lt \$(grep -n '^start .*-r1 ' '$tmp/log' | head -1 | cut -d: -f1) ]"
+
+rm -f "$tmp/log"
 exits 1 "a failing base makes the study fail" env STUB_FAIL=/r/base_b "$study" -o "$tmp/fail" -j2 --plain
 cp "$tmp/out" "$tmp/fail.out"
 check "... naming the failure and its logs" grep -q "FAILED  r/base_b after .*: exit 1; see $tmp/fail/nets/r/base_b/log.txt and $tmp/fail/nets/r/base_b/stderr.log" "$tmp/fail.out"
