@@ -542,6 +542,21 @@ static void counts_table(clt_sb *b, const clt_result *r, int n) {
     }
 }
 
+/* A study stopped part-way runs repeat by repeat (the study runner's order), so which repeats are
+   whole says what its verdicts rest on. */
+static void write_repeats_finished(clt_sb *b, const clt_result *r, int n) {
+    int repeats = 0;
+    for (int i = 0; i < n; i++) repeats = CLT_MAX(repeats, r[i].repeat + 1);
+    clt_sb_printf(b, "Networks finished by repeat:");
+    for (int k = 0; k < repeats; k++) {
+        int of = 0, done = 0;
+        for (int i = 0; i < n; i++)
+            if (r[i].repeat == k) of++, done += r[i].done;
+        clt_sb_printf(b, "%s %d of %d in repeat %d%s", k ? "," : "", done, of, k, done == of ? " (whole)" : "");
+    }
+    clt_sb_printf(b, ".\n\n");
+}
+
 static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, const clt_result *r, int n, int used, int best,
                            double tau, const clt_analysis *a, const clt_result *ref, int nref, const clt_analysis *p,
                            const char *ref_path, int plotted, int fig1, const char *plot_why) {
@@ -556,6 +571,7 @@ static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, cons
                   "The metric of a network is the mean of its %d highest validation top-1 values%s. ",
                   run_dir, n, done, used, used < n ? " (unfinished ones are left out; `--partial` takes them in)" : "",
                   best, best == 10 ? ", as in the paper" : " (the paper used the 10 highest of 450; this study validates fewer times)");
+    if (done < n) write_repeats_finished(b, r, n);
     if (have)
         clt_sb_printf(b,
                       "The paper's numbers come from `%s` (%d published networks: CaffeNet on ImageNet). The two studies "

@@ -20,6 +20,8 @@ check "report.md: BnB+ recovery reproduced, AnB+ boost not (by construction)" ba
 check "report.md states the verdict plainly" grep -q '^\*\*Verdict:\*\* this run reproduces 3 of the paper.s 7 findings; reproduced: (3), (6), (7); not reproduced: (5); not tested: (1), (2), (4)\.$' "$tmp/run/report.md"
 check "report.md: the noise beside the verdicts (one repeat, no packs: neither spread measured)" bash -c \
     "grep -q '^\*\*Noise.\*\* Seed spread: not measured' '$tmp/run/report.md' && grep -q 'Validation spread: unknown' '$tmp/run/report.md'"
+check "report.md: a run with unfinished nets says how much of each repeat finished" \
+    grep -q '^The metric .* Networks finished by repeat: 11 of 13 in repeat 0\.$' "$tmp/run/report.md"
 check "report.md: the margin column" grep -q '^| finding | this run | margin | the paper.s data, same rule |$' "$tmp/run/report.md"
 check "report.md: untested findings say so" grep -q '^| (1) .*| not tested' "$tmp/run/report.md"
 check "report.md: the paper's findings hold under the same rules" bash -c "[ \$(grep -c '| holds: ' '$tmp/run/report.md') = 7 ]"
