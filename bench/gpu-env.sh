@@ -29,9 +29,9 @@ if [ "$packed_root" != "$R" ]; then
     if [ ! -e "$packed_root" ]; then
         mkdir -p "$(dirname "$packed_root")" && ln -s "$R" "$packed_root"
     fi
-    # once: a second pass would rewrite the prefix again where $R begins with the packed path
+    # once: a second call would rewrite the prefix again where $R begins with the packed path
     grep -qF "$packed_root/.gpu/build" "$B/tests/CTestTestfile.cmake" &&
-        find "$B" -name CTestTestfile.cmake -exec sed -i "s#$packed_root/#$R/#g; s#$packed_root\"#$R\"#g; s#$packed_root;#$R;#g" {} +
+        find "$B" -name CTestTestfile.cmake -exec sed -i "s#$packed_root#$R#g" {} +
     export CLTRANSFER_KERNEL_DIR=$R/cl CLTRANSFER_TUNING=$R/conf/clblast-tuning.txt
     export CLTRANSFER_REFERENCE=$R/conf/reference/yosinski2014_networks.csv
     echo "gpu-env: packed at $packed_root, running at $R"

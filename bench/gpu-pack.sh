@@ -1,15 +1,15 @@
 #!/bin/bash
 # bench/gpu-pack.sh — run here, before a device call: packs what a machine with an NVIDIA GPU needs
-# to run the whole ctest suite and the benches (bench/gpu-suite.sh, bench/gpu-run.sh) into .gpu/ in
+# to run the whole ctest suite and the benches (bench/gpu-run.sh) into .gpu/ in
 # the repository root. The device machine is bare and has no OpenCL, CLBlast or protobuf-c
 # headers, so the binaries are built here and carried with the shared libraries they load:
 #   .gpu/build/   every executable and CTestTestfile of a Release build configured in REPO/build-gpu,
 #                 no object files; the binaries' own paths name REPO (cl/, conf/), which
-#                 gpu-suite.sh maps onto the device's checkout
+#                 bench/gpu-env.sh maps onto the device's checkout
 #   .gpu/lib/     libclblast, libturbojpeg, libprotobuf-c and the OpenCL ICD loader
 #   .gpu/fashion-mnist/  Debian's dataset-fashion-mnist files, which the study and some tests read
-#   .gpu/root     REPO as this machine spells it, for gpu-suite.sh to map onto the device's path
-# Then: run(command="bash bench/gpu-suite.sh", carry=[".gpu"]). Under 64 MiB, the tool's limit.
+#   .gpu/root     REPO as this machine spells it, for bench/gpu-env.sh to map onto the device's path
+# Then: run(command="bash bench/gpu-run.sh STAGE ...", carry=[".gpu"]). Under 64 MiB, the tool's limit.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 pack=$repo/.gpu

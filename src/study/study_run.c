@@ -236,6 +236,16 @@ static pid_t spawn(const runner *r, int node, int slot_index) {
     return pid;
 }
 
+/* The order among ready nodes: earlier repeats first, so a long study stopped part-way holds whole
+   repeats that the report can read; then earlier stages, and data before networks (they unlock the
+   most); then the longest nets first, so the last minutes are not one long net running alone. */
+static int runs_before(const clt_study_node *n, const clt_study_node *b) {
+    if (n->repeat != b->repeat) return n->repeat < b->repeat;
+    if (n->stage != b->stage) return n->stage < b->stage;
+    if (n->kind != b->kind) return n->kind == CLT_NODE_DATA;
+    return n->cost > b->cost;
+}
+
 static int pick_ready(const runner *r) {
     int best = -1;
     for (int i = 0; i < r->s->nnodes; i++) {
@@ -245,16 +255,7 @@ static int pick_ready(const runner *r) {
         int ready = 1;
         for (int d = 0; d < n->ndeps; d++) ready &= r->state[n->deps[d]] == ST_DONE;
         if (!ready) continue;
-        /* Earlier repeats first, so a long study stopped part-way holds whole repeats that the
-           report can read; then earlier stages and data before networks (they unlock the most);
-           then the longest nets first, so the last minutes are not one long net running alone. */
-        const clt_study_node *b = best >= 0 ? &r->s->nodes[best] : NULL;
-        if (!b || n->repeat < b->repeat ||
-            (n->repeat == b->repeat &&
-             (n->stage < b->stage ||
-              (n->stage == b->stage && (n->kind == CLT_NODE_DATA) > (b->kind == CLT_NODE_DATA)) ||
-              (n->stage == b->stage && n->kind == b->kind && n->cost > b->cost))))
-            best = i;
+        if (best < 0 || runs_before(n, &r->s->nodes[best])) best = i;
     }
     return best;
 }
