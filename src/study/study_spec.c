@@ -284,6 +284,16 @@ typedef struct ctx {
     char budget[4][32];     /* the solver settings [study] iterations and validations derive */
 } ctx;
 
+/* A folder the networks' configs name (the run folder, the packs) must read back unchanged from
+   their config.ini; where names the setting for the error. */
+static int check_config_folder(const char *folder, const char *where, const char *what) {
+    if (clt_ini_value_writable(folder)) return 0;
+    clt_error("%s: %s '%s' holds a control character, a space at an end or ' ;' / ' #', which the networks' "
+              "configs could not hold",
+              where, what, folder);
+    return -1;
+}
+
 static char *path_for(const ctx *c, const char *p) {
     if (!c->opt->absolute || p[0] == '/') return clt_strdup(p);
     char cwd[PATH_MAX];
@@ -996,9 +1006,12 @@ static int read_study_section(ctx *c, const char *path, char **run, long *repeat
     }
     clt_sb dflt_out = {0};
     clt_sb_printf(&dflt_out, "runs/%s", s->name);
-    *run = clt_strdup(c->opt->run_dir ? c->opt->run_dir : get(es, "study", "output", dflt_out.s));
-    s->run_dir = path_for(c, *run);
+    entry *output = find(es, "study", "output");
+    *run = clt_strdup(c->opt->run_dir ? c->opt->run_dir : output ? output->value : dflt_out.s);
     clt_sb_free(&dflt_out);
+    if (check_config_folder(*run, c->opt->run_dir ? "-o" : output ? output->where : path, "the run folder") != 0)
+        return -1;
+    s->run_dir = path_for(c, *run);
     long jobs, best;
     if (get_long(es, "study", "seed", 1, &c->seed) != 0 || get_long(es, "study", "repeats", 1, repeats) != 0 ||
         get_long(es, "study", "jobs", 1, &jobs) != 0 || get_long(es, "report", "best", 10, &best) != 0)
@@ -1051,8 +1064,10 @@ static int read_source_section(ctx *c, const char *path, const char *run) {
     if (get_long(es, "source", "classes", !strcmp(kind->value, "fmnist") ? 10 : 1000, &c->classes) != 0 ||
         get_long(es, "source", "seed", 0, &c->subset_seed) != 0)
         rc = -1;
+    entry *packs = find(es, "source", "packs");
+    if (packs && check_config_folder(packs->value, packs->where, "[source] packs") != 0) return -1;
     char *packs_default = clt_path_join(run, "data");
-    c->s->packs_dir = path_for(c, get(es, "source", "packs", packs_default));
+    c->s->packs_dir = path_for(c, packs ? packs->value : packs_default);
     free(packs_default);
     c->data_tool = c->opt->data_tool ? clt_strdup(c->opt->data_tool) : default_tool("cltransfer-data");
     return rc;
