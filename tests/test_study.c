@@ -161,6 +161,13 @@ static void test_other_studies(void) {
         t_check(by_id(&s, "random/base_a-r2") && by_id(&s, "random/base_b-r2") && !by_id(&s, "random/a1b-r1") &&
                     !by_id(&s, "dissimilar/base_a-r1"),
                 "fmnist: the random split's base nets three times (the seed spread), nothing else repeated");
+        const clt_study_node *base = by_id(&s, "random/base_b"), *a1 = by_id(&s, "random/a1b"),
+                             *a5 = by_id(&s, "random/a5b"), *a5_plus = by_id(&s, "random/a5b_plus");
+        t_check(base && a1 && a5 && a5_plus && a5_plus->work == base->work && base->work > a1->work &&
+                    a1->work > a5->work && a5->work > 0 && a5->work < base->work / 2,
+                "fmnist: the work the runner weighs: a fine-tuned net's is its base's, a frozen net's shrinks "
+                "with its frozen layers (a5b %.3g of base_b %.3g)",
+                a5 ? a5->work : 0, base ? base->work : 0);
         const clt_study_node *data = by_id(&s, "data/random");
         t_check(data && !strstr(data->text, "--test-per-class"), "fmnist: validation on the whole test half");
         clt_study_free(&s);

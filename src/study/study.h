@@ -30,7 +30,9 @@ typedef struct clt_study_node {
     char *log;    /* where the runner sends the child's stdout and stderr */
     int *deps, ndeps;
     int stage;    /* 0 for nodes without dependencies, else 1 + the largest stage among deps */
-    double cost;  /* training iterations (0 for data): the runner's ETA and scheduling weight */
+    double cost;  /* training iterations (0 for data) */
+    double work;  /* estimated multiply-adds of its training and validation (0 for data): the runner's
+                     ETA and scheduling weight, as the iterations alone weigh a frozen net like a base net */
     int batch;    /* training batch size */
     int validations; /* validation passes over the target's validation pack */
     /* What the network is (also its [study] section). */

@@ -117,7 +117,7 @@ int clt_study_materialise(const clt_study *s) {
 
 void clt_study_list(const clt_study *s, FILE *out) {
     int nets = 0, done = 0, stages = 0;
-    double iters = 0, images = 0, vals = 0;
+    double iters = 0, images = 0, vals = 0, work = 0;
     for (int i = 0; i < s->nnodes; i++) {
         const clt_study_node *n = &s->nodes[i];
         nets += n->kind == CLT_NODE_NET;
@@ -126,17 +126,20 @@ void clt_study_list(const clt_study *s, FILE *out) {
         iters += n->cost;
         images += n->cost * n->batch;
         vals += n->validations;
+        work += n->work;
     }
     fprintf(out, "# study %s from %s: %d networks (%d finished), %d data folders, %d stages\n", s->name, s->source, nets,
             done, s->nnodes - nets, stages);
     /* What a wall-time estimate needs: (training images / training rate + validation passes × images
        per pass / validation rate) / networks at a time. */
-    fprintf(out, "# work: %.0f iterations, %.4g training images, %.0f validation passes\n", iters, images, vals);
+    fprintf(out, "# work: %.0f iterations, %.4g training images, %.0f validation passes, %.3g multiply-adds\n", iters,
+            images, vals, work);
     fprintf(out, "# run folder %s, data in %s\n", s->run_dir, s->packs_dir);
-    fprintf(out, "%-28s %5s %-8s %10s  %s\n", "# node", "stage", "state", "iters", "depends on");
+    fprintf(out, "%-28s %5s %-8s %10s %10s  %s\n", "# node", "stage", "state", "iters", "work (Gma)", "depends on");
     for (int i = 0; i < s->nnodes; i++) {
         const clt_study_node *n = &s->nodes[i];
-        fprintf(out, "%-28s %5d %-8s %10.0f  ", n->id, n->stage, clt_study_node_done(n) ? "done" : "pending", n->cost);
+        fprintf(out, "%-28s %5d %-8s %10.0f %10.0f  ", n->id, n->stage, clt_study_node_done(n) ? "done" : "pending",
+                n->cost, n->work / 1e9);
         for (int d = 0; d < n->ndeps; d++) fprintf(out, "%s%s", d ? " " : "", s->nodes[n->deps[d]].id);
         fprintf(out, "%s\n", n->ndeps ? "" : "-");
     }

@@ -93,19 +93,24 @@ static int running_count(const runner *r) {
     return n;
 }
 
-/* Work finished this session (iterations) and work left, for the ETA. */
+/* The share of a network's work (study.h) that `iterations` of its training stand for. */
+static double work_at(const clt_study_node *n, double iterations) {
+    return n->cost > 0 ? n->work * CLT_MAX(0, CLT_MIN(iterations, n->cost)) / n->cost : 0;
+}
+
+/* Work finished this session and work left (multiply-adds), for the ETA. */
 static void work(const runner *r, double *done, double *left) {
     *done = r->work_done;
     *left = 0;
     for (int i = 0; i < r->s->nnodes; i++)
-        if (r->state[i] == ST_PENDING) *left += r->s->nodes[i].cost;
+        if (r->state[i] == ST_PENDING) *left += r->s->nodes[i].work;
     for (int k = 0; k < r->opt->jobs; k++) {
         const slot *sl = &r->slots[k];
         if (!sl->pid) continue;
-        double cost = r->s->nodes[sl->node].cost;
-        double it = CLT_MIN((double)r->iter[sl->node], cost);
-        *done += CLT_MAX(0, it - sl->start_iter);
-        *left += CLT_MAX(0, cost - it);
+        const clt_study_node *n = &r->s->nodes[sl->node];
+        double at = work_at(n, (double)r->iter[sl->node]);
+        *done += CLT_MAX(0, at - work_at(n, (double)sl->start_iter));
+        *left += n->work - at;
     }
 }
 
@@ -238,12 +243,12 @@ static pid_t spawn(const runner *r, int node, int slot_index) {
 
 /* The order among ready nodes: earlier repeats first, so a long study stopped part-way holds whole
    repeats that the report can read; then earlier stages, and data before networks (they unlock the
-   most); then the longest nets first, so the last minutes are not one long net running alone. */
+   most); then the most work first, so the last minutes are not one long net running alone. */
 static int runs_before(const clt_study_node *n, const clt_study_node *b) {
     if (n->repeat != b->repeat) return n->repeat < b->repeat;
     if (n->stage != b->stage) return n->stage < b->stage;
     if (n->kind != b->kind) return n->kind == CLT_NODE_DATA;
-    return n->cost > b->cost;
+    return n->work > b->work;
 }
 
 static int pick_ready(const runner *r) {
@@ -288,8 +293,8 @@ static void finished(runner *r, int k, int status) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     int done = code == 0 && clt_study_node_done(n);
     if (n->kind == CLT_NODE_NET) {
-        double reached = done ? n->cost : CLT_MIN((double)r->iter[i], n->cost);
-        r->work_done += CLT_MAX(0, reached - sl->start_iter);
+        double reached = done ? n->work : work_at(n, (double)r->iter[i]);
+        r->work_done += CLT_MAX(0, reached - work_at(n, (double)sl->start_iter));
         r->iter[i] = 0;
     }
     sl->pid = 0;

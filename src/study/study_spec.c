@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "net/config.h"
+#include "net/net.h"
 #include "net/treatment.h"
 #include "util/ini.h"
 #include "study/study.h"
@@ -583,6 +584,69 @@ static char *net_ini_text(const ctx *c, const net_spec *ns, const clt_study_node
     return t.s;
 }
 
+static int n_validations(const clt_config *cfg) {
+    return (int)((cfg->max_iter + cfg->test_interval - 1) / cfg->test_interval) + (cfg->test_initialization ? 1 : 0);
+}
+
+/* The classes a network trains and validates on. */
+static double target_classes(const ctx *c, const net_spec *ns) {
+    if (!ns->target) return (double)c->classes;
+    if (ns->split && !strcmp(ns->split->kind, "explicit")) {
+        double classes = 1;
+        for (const char *q = ns->target == 'A' ? ns->split->a : ns->split->b; *q; q++) classes += *q == ' ';
+        return classes;
+    }
+    return (double)c->classes / 2; /* a random half; natural or man-made is near one */
+}
+
+/* Multiply-adds of a network's whole run, the runner's measure of its work (study.h). A training
+   iteration runs the forward pass from the first layer the frozen-prefix cache does not serve
+   (net/prefix_cache.h: frozen layers of an input without random crops or mirrors, at most 6 with
+   dropout), the weight gradients of the trained layers and the data gradients above the lowest of
+   them, and the first epoch also runs the frozen layers, filling the cache; a validation pass runs
+   the whole net forward. Images per class are the sources' own: Fashion-MNIST's 6000 training and
+   1000 test images, ILSVRC-2012's 1281 (on average) and 50. Convolutions and fc layers only: on the
+   long Fashion-MNIST study this is proportional to each network's time within 22% (8% median),
+   where the iteration count alone prices a frozen 7-layer net like its base net, 9 times its time
+   (bench/RESULTS.md, the long study). */
+static double net_work(const ctx *c, const net_spec *ns, const clt_config *cfg) {
+    clt_arch a;
+    if (!strcmp(cfg->arch, "small")) clt_arch_small(&a);
+    else clt_arch_caffenet(&a);
+    if (cfg->crop) a.in_h = a.in_w = cfg->crop;
+    if (cfg->widths[0]) {
+        for (int i = 0; i < 5; i++) a.conv[i].out = cfg->widths[i];
+        a.fc[0] = cfg->widths[5], a.fc[1] = cfg->widths[6];
+    }
+    bool fmnist = !strcmp(c->source_kind, "fmnist");
+    double classes = target_classes(c, ns), val_images = classes * (fmnist ? 1000 : 50),
+           train_images = classes * (ns->per_class ? (double)ns->per_class : fmnist ? 6000 : 1281);
+    a.fc[2] = cfg->fc8 ? cfg->fc8 : (int)classes;
+    a.dropout = (float)cfg->dropout;
+    clt_conv conv[5];
+    clt_ip ip[3];
+    if (clt_arch_shapes(&a, conv, ip) != 0) return 0;
+    double layer[CLT_LAYERS + 1] = {0}, whole = 0; /* multiply-adds per image, forward */
+    for (int i = 0; i < 5; i++) {
+        const clt_conv *l = &conv[i];
+        layer[i + 1] = (double)l->m * l->ho * l->wo * (l->c / l->group) * l->k * l->k;
+    }
+    for (int i = 0; i < 3; i++) layer[i + 6] = (double)ip[i].in * ip[i].out;
+    for (int l = 1; l <= CLT_LAYERS; l++) whole += layer[l];
+    clt_mode mode = clt_config_mode(cfg);
+    bool fixed_prefix = mode == CLT_MODE_FROZEN || mode == CLT_MODE_RANDOM;
+    int lowest = fixed_prefix ? cfg->layers + 1 : 1, first = 1;
+    if (fixed_prefix && !cfg->crop && !cfg->mirror)
+        first = CLT_MIN(cfg->layers, a.dropout > 0 ? 6 : CLT_LAYERS - 1) + 1;
+    double per_image = 0, prefix = 0;
+    for (int l = 1; l <= CLT_LAYERS; l++) {
+        per_image += layer[l] * ((l >= first) + (l >= lowest) + (l > lowest));
+        prefix += l < first ? layer[l] : 0;
+    }
+    double images = (double)cfg->max_iter * cfg->batch;
+    return images * per_image + CLT_MIN(images, train_images) * prefix + n_validations(cfg) * val_images * whole;
+}
+
 /* The trainer's own checks, now rather than hours into the study; max_iter is the node's cost. */
 static int check_net_config(ctx *c, const net_spec *ns, clt_study_node *n, const net_inputs *in, const kvs *all,
                             const char *mode) {
@@ -613,7 +677,8 @@ static int check_net_config(ctx *c, const net_spec *ns, clt_study_node *n, const
     }
     n->cost = (double)cfg.max_iter;
     n->batch = cfg.batch;
-    n->validations = (int)((cfg.max_iter + cfg.test_interval - 1) / cfg.test_interval) + (cfg.test_initialization ? 1 : 0);
+    n->validations = n_validations(&cfg);
+    if (rc == 0) n->work = net_work(c, ns, &cfg);
     return rc;
 }
 

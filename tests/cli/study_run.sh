@@ -23,13 +23,17 @@ check "... the networks' configs are in the run folder" test -s "$run/nets/r/a2b
 check "... and the report at the end" test -s "$run/report.md" -a -s "$run/results.csv"
 check "... results.csv has every network" test "$(tail -n +2 "$run/results.csv" | wc -l)" = 14
 check "a rerun trains nothing" bash -c "'$study' -o '$run' >/dev/null 2>&1; [ \$(grep -c '^start' '$tmp/log') = 14 ]"
-check "--list shows them done" bash -c "'$study' -o '$run' --list | grep -q '^r/a1b  *2 done  *40  data/r r/base_a\$'"
+check "--list shows them done" bash -c "'$study' -o '$run' --list | grep -q '^r/a1b  *2 done  *40  *[0-9]*  data/r r/base_a\$'"
 
 rm -f "$tmp/log"
 check "repeats run in order: a study stopped part-way holds whole repeats" bash -c \
     "'$study' -o '$tmp/rep' -j2 -s study.repeats=2 --no-report >/dev/null 2>&1"
 check "... every network of repeat 0 starts before any of repeat 1" bash -c \
     "[ \$(grep -c '^start' '$tmp/log') = 28 ] && [ \$(grep -n '^start' '$tmp/log' | grep -v -- '-r1 ' | tail -1 | cut -d: -f1) -lt \$(grep -n '^start .*-r1 ' '$tmp/log' | head -1 | cut -d: -f1) ]"
+
+rm -f "$tmp/log"
+check "the most work first: with one job, every fine-tuned network starts before any frozen one" bash -c \
+    "'$study' -o '$tmp/order' -j1 --no-report >/dev/null 2>&1 && [ \$(grep -n '^start .*/r/[ab][12][ab]_plus ' '$tmp/log' | tail -1 | cut -d: -f1) -lt \$(grep -n '^start .*/r/[ab][12][ab] ' '$tmp/log' | head -1 | cut -d: -f1) ]"
 
 rm -f "$tmp/log"
 exits 1 "a failing base makes the study fail" env STUB_FAIL=/r/base_b "$study" -o "$tmp/fail" -j2 --plain
