@@ -241,6 +241,8 @@ static void test_refused(void) {
         {"a treatment override without a section", "[treatment base]\nmax_iter = 5\n[split r]\nrandom = 0\n"},
         {"a class out of range", "[split r]\na = 0 1 12\nb = 2 3\n"},
         {"no networks", "[study]\nname = x\n"},
+        {"a list of more values than a list holds", "[whole]\nreduced = 1-100000000\n"},
+        {"more networks than a study runs", "[whole]\nreduced = 1-6000\n"},
         {"a control character in the packs folder", "packs = data\x1d/x\n[split r]\nrandom = 0\n"},
     };
     char dir[] = "/tmp/clt_test_study.XXXXXX";

@@ -60,8 +60,11 @@ typedef struct clt_study {
     clt_study_split *splits;
     int nsplits;
     clt_study_node *nodes; /* data nodes first, then nets by stage: deps always come earlier */
-    int nnodes;
+    int nnodes, nodes_cap;
 } clt_study;
+
+/* A study of more nodes (networks and data folders) is refused: the paper's has 163. */
+#define CLT_STUDY_MAX_NODES 10000
 
 /* How to expand a study. run_dir overrides [study] output; when absolute is set, every path in
    the generated files is made absolute (runner, Makefile, SLURM), else kept as the study file wrote

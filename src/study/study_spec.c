@@ -162,6 +162,16 @@ static int parse_key_list(const char *section, const char *key, const char *text
     return parse_int_list(text, (long)k->min, (long)k->max, out, n, where, what);
 }
 
+/* The most values one list may hold, repeats included: far above a class list of ILSVRC's 1000
+   classes, and a mistyped range (1-100000000) is refused before it fills memory. How many networks
+   the lists make together is bounded by CLT_STUDY_MAX_NODES (study.h). */
+#define MAX_LIST_VALUES 100000
+
+static int compare_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
 static int parse_int_list(const char *text, long lo, long hi, long **out, int *n, const char *where, const char *what) {
     long *v = NULL;
     int cnt = 0, cap = 0;
@@ -186,20 +196,21 @@ static int parse_int_list(const char *text, long lo, long hi, long **out, int *n
             free(v);
             return -1;
         }
+        if (b - a >= MAX_LIST_VALUES - cnt) {
+            clt_error("%s: %s '%s' lists more than %d values", where, what, text, MAX_LIST_VALUES);
+            free(v);
+            return -1;
+        }
         for (long x = a; x <= b; x++) {
-            int dup = 0;
-            for (int i = 0; i < cnt; i++) dup |= v[i] == x;
-            if (dup) continue;
             if (cnt == cap) v = clt_realloc(v, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *v);
             v[cnt++] = x;
         }
     }
-    for (int i = 1; i < cnt; i++)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            long t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    if (cnt) qsort(v, (size_t)cnt, sizeof *v, compare_long);
+    int unique = 0;
+    for (int i = 0; i < cnt; i++)
+        if (!unique || v[unique - 1] != v[i]) v[unique++] = v[i];
+    cnt = unique;
     if (cnt == 0) {
         clt_error("%s: %s '%s' lists nothing", where, what, text);
         free(v);
@@ -304,8 +315,16 @@ static char *path_for(const ctx *c, const char *p) {
     return clt_path_join(cwd, q);
 }
 
+/* A new node, or NULL (error printed) past CLT_STUDY_MAX_NODES. */
 static clt_study_node *add_node(clt_study *s) {
-    s->nodes = clt_realloc(s->nodes, (size_t)(s->nnodes + 1) * sizeof *s->nodes);
+    if (s->nnodes == CLT_STUDY_MAX_NODES) {
+        clt_error("%s: more than %d networks and data folders; cltransfer runs at most that many in one study "
+                  "(the paper's has 163)",
+                  s->source, CLT_STUDY_MAX_NODES);
+        return NULL;
+    }
+    if (s->nnodes == s->nodes_cap)
+        s->nodes = clt_realloc(s->nodes, (size_t)(s->nodes_cap = s->nodes_cap ? 2 * s->nodes_cap : 64) * sizeof *s->nodes);
     clt_study_node *n = &s->nodes[s->nnodes++];
     memset(n, 0, sizeof *n);
     return n;
@@ -397,6 +416,7 @@ static int add_data_node(ctx *c, const char *dir_name, data_kind kind, const clt
                          const char *dep_id) {
     clt_study *s = c->s;
     clt_study_node *n = add_node(s);
+    if (!n) return -1;
     n->kind = CLT_NODE_DATA;
     clt_sb id = {0};
     clt_sb_printf(&id, "data/%s", dir_name);
@@ -465,6 +485,11 @@ static clt_study_node *new_net_node(ctx *c, const net_spec *ns) {
         return NULL;
     }
     clt_study_node *n = add_node(s);
+    if (!n) {
+        clt_sb_free(&name);
+        clt_sb_free(&id);
+        return NULL;
+    }
     n->kind = CLT_NODE_NET;
     n->id = id.s;
     n->name = name.s;
@@ -905,10 +930,10 @@ static int expand_whole(ctx *c, long study_repeats) {
     }
     if (nred) {
         int whole = node_index(c->s, "data/whole");
-        for (int i = 0; i < nred; i++) {
+        for (int i = 0; i < nred && rc == 0; i++) {
             char dname[32];
             snprintf(dname, sizeof dname, "reduced%04ld", red[i]);
-            add_data_node(c, dname, DATA_REDUCED, NULL, red[i], c->s->nodes[whole].id);
+            rc = add_data_node(c, dname, DATA_REDUCED, NULL, red[i], c->s->nodes[whole].id);
         }
     }
     for (long r = 0; r < repeats && rc == 0; r++) {
@@ -1003,6 +1028,7 @@ static void sort_by_stage(clt_study *s) {
         for (int d = 0; d < sorted[i].ndeps; d++) sorted[i].deps[d] = where[sorted[i].deps[d]];
     free(s->nodes);
     s->nodes = sorted;
+    s->nodes_cap = n;
     free(order);
     free(where);
 }
