@@ -195,6 +195,28 @@ static void test_random_frozen_same_half(void) {
             "random frozen on all classes: both directions pooled, and (7) fails (%s)", a.findings[6].detail);
 }
 
+/* (5) in a run part-way, on halves of unequal difficulty: only the AnB+ nets onto the hard half B
+   are in. The paper's rule compares them with baseB pooled over both halves and misses their boost;
+   the finding then also says what they gain over their own base. */
+static void test_boost_one_direction(void) {
+    clt_result r[16];
+    int n = 0;
+    n = add(r, n, "base", "r", "", "A", 0, 0.97, 0);
+    n = add(r, n, "base", "r", "", "B", 0, 0.93, 0);
+    for (int k = 1; k <= 7; k++) n = add(r, n, "transfer_ft", "r", "A", "B", k, 0.936, 0);
+    clt_analysis a;
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(fabs(a.boost_base[0] + 0.014) < 1e-9 && fabs(a.boost_own_base - 0.006) < 1e-9,
+            "AnB+ onto B only: -0.014 against the pooled baseB, +0.006 against its own base (%.4f, %.4f)",
+            a.boost_base[0], a.boost_own_base);
+    t_check(a.findings[4].verdict == 0 && strstr(a.findings[4].detail, "against its own base an AnB+ net is +0.0060"),
+            "(5) keeps the paper's rule and says the own-base boost: %s", a.findings[4].detail);
+    for (int k = 1; k <= 7; k++) n = add(r, n, "transfer_ft", "r", "B", "A", k, 0.976, 0);
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(a.findings[4].verdict == 1 && !strstr(a.findings[4].detail, "own base"),
+            "both directions in: the pooled and own-base boosts agree, and nothing is added: %s", a.findings[4].detail);
+}
+
 /* The noise beside the verdicts: base nets' spread over repeats, pooled within split and half, and
    the binomial spread of the validation set; margins are the distance from the rule's bound. */
 static void test_noise(void) {
@@ -241,6 +263,7 @@ int main(void) {
     test_paper();
     test_constructed();
     test_random_frozen_same_half();
+    test_boost_one_direction();
     test_noise();
     return t_done();
 }

@@ -87,6 +87,9 @@ typedef struct clt_analysis {
     double base_mean;   /* baseB: every base net of the similar splits, pooled as the paper does */
     /* Table 1: AnB+ boost over baseB and over BnB+, for layers 1-7, 3-7, 5-7. */
     double boost_base[3], boost_selffer_ft[3];
+    /* Table 1's boost for layers 1–7 against each AnB+ net's own base rather than the pooled baseB:
+       the two part when the halves differ in difficulty and the AnB+ nets are not on both alike. */
+    double boost_own_base;
     /* Figure 3: frozen transfer on the dissimilar split, random frozen nets, and every treatment's
        mean difference from its own base and mean error ratio err/err(base). */
     double dis_mean[2][8];      /* [target A, B][n], base at n = 0 */

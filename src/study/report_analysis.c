@@ -109,18 +109,21 @@ static void figure2(const clt_result *r, int n, double whole_base, clt_analysis 
 
 /* Table 1 as the paper computes it: pooled means over the layers of a range, against the pooled
    baseB and the pooled BnB+ of the same layers. */
-static void table1(const clt_result *r, int n, clt_analysis *a) {
+static void table1(const clt_result *r, int n, double whole_base, clt_analysis *a) {
     static const int FROM[3] = {1, 3, 5};
+    acc own = {0, 0};
     for (int g = 0; g < 3; g++) {
         acc ft = {0, 0}, sft = {0, 0};
         for (int i = 0; i < n; i++) {
             if (!usable(&r[i]) || !similar(&r[i]) || r[i].n < FROM[g] || r[i].n > 7) continue;
             if (is(&r[i], "transfer_ft")) add(&ft, r[i].metric);
             if (is(&r[i], "selffer_ft")) add(&sft, r[i].metric);
+            if (g == 0 && is(&r[i], "transfer_ft")) add(&own, r[i].metric - own_base(r, n, &r[i], whole_base));
         }
         a->boost_base[g] = mean(&ft) - a->base_mean;
         a->boost_selffer_ft[g] = mean(&ft) - mean(&sft);
     }
+    a->boost_own_base = mean(&own);
 }
 
 /* 0 for A, 1 for B, -1 for anything else (all classes). */
@@ -373,6 +376,15 @@ static void rule_transfer_ft_boost(const clt_analysis *a, double tau, clt_findin
                 a->boost_selffer_ft[0], tau);
         if (a->boost_selffer_ft[0] < lowest) lowest = a->boost_selffer_ft[0], against = sft;
     }
+    /* The paper's rule pools baseB over both halves; a reader of a part-way run (one direction in)
+       or of halves of unequal difficulty needs the number that rule hides. */
+    if (isfinite(a->boost_own_base) && fabs(a->boost_own_base - a->boost_base[0]) >= tau / 2) {
+        size_t len = strlen(f->detail);
+        snprintf(f->detail + len, sizeof f->detail - len,
+                 "; against its own base an AnB+ net is %+.4f on average: the AnB+ nets' own bases lie %+.4f "
+                 "from the pooled baseB (base nets that differ, AnB+ nets on some of them only)",
+                 a->boost_own_base, a->boost_base[0] - a->boost_own_base);
+    }
     f->margin = fabs(lowest - tau);
     f->noise = diff_noise(a, ft, against);
 }
@@ -444,7 +456,7 @@ static void findings(clt_analysis *a, double tau) {
 void clt_report_analyse(const clt_result *r, int n, double tolerance, double whole_base, clt_analysis *a) {
     memset(a, 0, sizeof *a);
     figure2(r, n, whole_base, a);
-    table1(r, n, a);
+    table1(r, n, whole_base, a);
     figure3(r, n, whole_base, a);
     measure_noise(r, n, &a->noise);
     findings(a, tolerance);
