@@ -135,7 +135,7 @@ void clt_study_list(const clt_study *s, FILE *out) {
     fprintf(out, "# work: %.0f iterations, %.4g training images, %.0f validation passes, %.3g multiply-adds\n", iters,
             images, vals, work);
     fprintf(out, "# run folder %s, data in %s\n", s->run_dir, s->packs_dir);
-    fprintf(out, "%-28s %5s %-8s %10s %10s  %s\n", "# node", "stage", "state", "iters", "work (Gma)", "depends on");
+    fprintf(out, "%-28s %5s %-8s %10s %10s  %s\n", "# node", "stage", "state", "iters", "work, GMAC", "depends on");
     for (int i = 0; i < s->nnodes; i++) {
         const clt_study_node *n = &s->nodes[i];
         fprintf(out, "%-28s %5d %-8s %10.0f %10.0f  ", n->id, n->stage, clt_study_node_done(n) ? "done" : "pending",
