@@ -24,6 +24,8 @@ typedef struct slot {
     long long start_iter;
 } slot;
 
+enum { RATE_MINUTES = 30 };
+
 typedef struct runner {
     const clt_study *s;
     const clt_study_run_options *opt;
@@ -32,6 +34,10 @@ typedef struct runner {
     slot *slots;
     int nets, nets_done, nets_failed, nets_skipped, nets_at_start;
     double t0, work_done, last_plain;
+    /* (time, work done) once a minute over the last RATE_MINUTES: the ETA's rate follows what the
+       machine gives now, not an average over a start shared with other work */
+    double rate_t[RATE_MINUTES], rate_done[RATE_MINUTES];
+    int rate_n, rate_next;
     int tty, line_shown;
     int lock; /* the run folder's lock, which every node process inherits */
 } runner;
@@ -114,11 +120,35 @@ static void work(const runner *r, double *done, double *left) {
     }
 }
 
-static void progress_text(const runner *r, char *buf, size_t n, int with_nets) {
-    double done, left, elapsed = clt_now() - r->t0;
+static void sample_rate(runner *r, double now) {
+    int last = (r->rate_next + RATE_MINUTES - 1) % RATE_MINUTES;
+    if (r->rate_n && now - r->rate_t[last] < 60) return;
+    double done, left;
     work(r, &done, &left);
+    r->rate_t[r->rate_next] = now;
+    r->rate_done[r->rate_next] = done;
+    r->rate_next = (r->rate_next + 1) % RATE_MINUTES;
+    r->rate_n = CLT_MIN(r->rate_n + 1, RATE_MINUTES);
+}
+
+/* Work per second: over the sampled window once it spans 10 minutes with progress in it, else
+   since the start. */
+static double work_rate(const runner *r, double now, double done) {
+    if (r->rate_n) {
+        int oldest = r->rate_n < RATE_MINUTES ? 0 : r->rate_next;
+        double span = now - r->rate_t[oldest], gained = done - r->rate_done[oldest];
+        if (span >= 600 && gained > 0) return gained / span;
+    }
+    double elapsed = now - r->t0;
+    return elapsed > 1 ? done / elapsed : 0;
+}
+
+static void progress_text(const runner *r, char *buf, size_t n, int with_nets) {
+    double done, left, now = clt_now();
+    work(r, &done, &left);
+    double rate = work_rate(r, now, done);
     char eta[32] = "--";
-    if (done > 0 && elapsed > 1) fmt_duration(eta, sizeof eta, left / (done / elapsed));
+    if (done > 0 && rate > 0) fmt_duration(eta, sizeof eta, left / rate);
     if (left == 0) snprintf(eta, sizeof eta, "0s");
     int len = snprintf(buf, n, "[%s] %d/%d networks done, %d running", r->s->name, r->nets_done, r->nets,
                        running_count(r));
@@ -416,6 +446,7 @@ int clt_study_run(const clt_study *s, const clt_study_run_options *opt) {
             for (int k = 0; k < opt->jobs; k++)
                 if (r.slots[k].pid && s->nodes[r.slots[k].node].kind == CLT_NODE_NET)
                     r.iter[r.slots[k].node] = CLT_MAX(r.iter[r.slots[k].node], last_iter(s->nodes[r.slots[k].node].dir));
+            sample_rate(&r, now);
             show_progress(&r);
             plain_progress(&r, 0);
         }
