@@ -31,6 +31,7 @@ typedef struct runner {
     const clt_study_run_options *opt;
     int *state;
     long long *iter;    /* last iteration seen in a running network's metrics.csv */
+    double *chain;      /* work of each node and its longest line of dependents (work_chains) */
     slot *slots;
     int nets, nets_done, nets_failed, nets_skipped, nets_at_start;
     double t0, work_done, last_plain;
@@ -273,12 +274,29 @@ static pid_t spawn(const runner *r, int node, int slot_index) {
 
 /* The order among ready nodes: earlier repeats first, so a long study stopped part-way holds whole
    repeats that the report can read; then earlier stages, and data before networks (they unlock the
-   most); then the most work first, so the last minutes are not one long net running alone. */
-static int runs_before(const clt_study_node *n, const clt_study_node *b) {
-    if (n->repeat != b->repeat) return n->repeat < b->repeat;
-    if (n->stage != b->stage) return n->stage < b->stage;
-    if (n->kind != b->kind) return n->kind == CLT_NODE_DATA;
-    return n->work > b->work;
+   most); then the longest chain of work first (a node's work and its dependents', critical-path
+   order), so base nets go before nets that unlock nothing and the last minutes are not one long
+   net running alone. */
+static int runs_before(const runner *r, int i, int b) {
+    const clt_study_node *n = &r->s->nodes[i], *m = &r->s->nodes[b];
+    if (n->repeat != m->repeat) return n->repeat < m->repeat;
+    if (n->stage != m->stage) return n->stage < m->stage;
+    if (n->kind != m->kind) return n->kind == CLT_NODE_DATA;
+    return r->chain[i] > r->chain[b];
+}
+
+/* chain[i]: node i's work plus the largest chain among the nodes that depend on it. Dependencies
+   come earlier in the node list (study.h), so one pass from the end settles every chain. */
+static double *work_chains(const clt_study *s) {
+    double *chain = clt_calloc((size_t)s->nnodes, sizeof *chain);
+    for (int i = s->nnodes - 1; i >= 0; i--) {
+        chain[i] += s->nodes[i].work;
+        for (int d = 0; d < s->nodes[i].ndeps; d++) {
+            int dep = s->nodes[i].deps[d];
+            chain[dep] = CLT_MAX(chain[dep], chain[i]);
+        }
+    }
+    return chain;
 }
 
 static int pick_ready(const runner *r) {
@@ -290,7 +308,7 @@ static int pick_ready(const runner *r) {
         int ready = 1;
         for (int d = 0; d < n->ndeps; d++) ready &= r->state[n->deps[d]] == ST_DONE;
         if (!ready) continue;
-        if (best < 0 || runs_before(n, &r->s->nodes[best])) best = i;
+        if (best < 0 || runs_before(r, i, best)) best = i;
     }
     return best;
 }
@@ -379,6 +397,7 @@ int clt_study_run(const clt_study *s, const clt_study_run_options *opt) {
     r.lock = lock;
     r.state = clt_calloc((size_t)s->nnodes, sizeof *r.state);
     r.iter = clt_calloc((size_t)s->nnodes, sizeof *r.iter);
+    r.chain = work_chains(s);
     r.slots = clt_calloc((size_t)opt->jobs, sizeof *r.slots);
     r.tty = isatty(STDERR_FILENO);
     for (int i = 0; i < s->nnodes; i++) {
@@ -483,6 +502,7 @@ int clt_study_run(const clt_study *s, const clt_study_run_options *opt) {
     close(lock);
     free(r.state);
     free(r.iter);
+    free(r.chain);
     free(r.slots);
     return rc;
 }

@@ -16,10 +16,10 @@ args=(study -c "$stub/tiny.ini" --trainer "$stub/stub_trainer" --no-report --pla
 nets() { find "$1/nets" -name final.ckpt 2>/dev/null | wc -l; }
 # Waits (up to 30 s) until at least $2 networks of run $1 have finished.
 wait_nets() { for _ in $(seq 300); do [ "$(nets "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
-# Waits until a network of run $1 is midway: a snapshot written, final.ckpt not yet.
+# Waits until network $2 of run $1 is midway: a snapshot written, final.ckpt not yet.
 wait_midway() {
     for _ in $(seq 300); do
-        for d in "$1"/nets/*/*; do
+        for d in "$1/nets/$2"; do
             ls "$d"/snapshot_iter_* >/dev/null 2>&1 && [ ! -e "$d/final.ckpt" ] && return 0
         done
         sleep 0.02
@@ -32,10 +32,11 @@ state() { find "$1/nets" -type f \( -name 'snapshot_*' -o -name metrics.csv \) -
 for sig in TERM KILL; do
     run=$tmp/run-$sig
     export STUB_LOG=$tmp/log-$sig STUB_SLEEP=0.15
-    "$build/cltransfer" "${args[@]}" -o "$run" >"$tmp/first-$sig.out" 2>&1 &
+    # base_b steps slowly (1 s), so it is surely midway, not just finishing, when the signal comes
+    STUB_SLOW=/r/base_b "$build/cltransfer" "${args[@]}" -o "$run" >"$tmp/first-$sig.out" 2>&1 &
     runner=$!
     check "SIG$sig: some networks finish first" wait_nets "$run" 3
-    check "SIG$sig: and one is midway" wait_midway "$run"
+    check "SIG$sig: and one is midway" wait_midway "$run" r/base_b
     kill -$sig "$runner"
     { wait "$runner"; } 2>/dev/null
     rc=$?
