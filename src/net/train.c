@@ -345,24 +345,28 @@ static int open_data(training *t) {
 
 /* ---- the net ---- */
 
-static int build_arch(training *t, clt_arch *a) {
-    const clt_config *c = t->cfg;
+void clt_config_arch(const clt_config *c, int classes, clt_arch *a) {
     if (!strcmp(c->arch, "small")) clt_arch_small(a);
     else clt_arch_caffenet(a);
-    clt_reader_shape(t->train, &a->in_c, &a->in_h, &a->in_w);
     if (c->widths[0]) {
         for (int i = 0; i < 5; i++) a->conv[i].out = c->widths[i];
         a->fc[0] = c->widths[5], a->fc[1] = c->widths[6];
     }
-    int classes = c->classes ? c->classes : clt_reader_classes(t->train);
     a->fc[2] = c->fc8 ? c->fc8 : classes;
+    a->dropout = (float)c->dropout;
+    if (!strcmp(c->init, "gaussian")) a->init = CLT_INIT_GAUSSIAN;
+    if (!strcmp(c->init, "he")) a->init = CLT_INIT_HE;
+}
+
+static int build_arch(training *t, clt_arch *a) {
+    const clt_config *c = t->cfg;
+    int classes = c->classes ? c->classes : clt_reader_classes(t->train);
+    clt_config_arch(c, classes, a);
+    clt_reader_shape(t->train, &a->in_c, &a->in_h, &a->in_w);
     if (a->fc[2] < classes) {
         clt_error("%s: [net] fc8 = %d is narrower than the %d classes of %s", c->source, a->fc[2], classes, c->train);
         return -1;
     }
-    a->dropout = (float)c->dropout;
-    if (!strcmp(c->init, "gaussian")) a->init = CLT_INIT_GAUSSIAN;
-    if (!strcmp(c->init, "he")) a->init = CLT_INIT_HE;
     return clt_arch_check(a);
 }
 

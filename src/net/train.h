@@ -23,6 +23,11 @@ enum {
 
 int clt_train(const clt_config *cfg, const clt_train_options *opt);
 
+struct clt_arch;
+/* The arch a config trains on data of `classes` classes: [net] arch, widths, fc8 (the classes when
+   0), dropout and init; the input stays the arch's own size (the trainer sets the pack's). */
+void clt_config_arch(const clt_config *c, int classes, struct clt_arch *a);
+
 /* The newest snapshot in `dir` (snapshot_iter_N.ckpt), or NULL; *iter gets N. */
 char *clt_newest_snapshot(const char *dir, long long *iter);
 

@@ -11,6 +11,7 @@
 
 #include "net/config.h"
 #include "net/net.h"
+#include "net/train.h"
 #include "net/treatment.h"
 #include "util/ini.h"
 #include "study/study.h"
@@ -635,19 +636,12 @@ static double target_classes(const ctx *c, const net_spec *ns) {
    where the iteration count alone prices a frozen 7-layer net like its base net, 9 times its time
    (bench/RESULTS.md, the long study). */
 static double net_work(const ctx *c, const net_spec *ns, const clt_config *cfg) {
-    clt_arch a;
-    if (!strcmp(cfg->arch, "small")) clt_arch_small(&a);
-    else clt_arch_caffenet(&a);
-    if (cfg->crop) a.in_h = a.in_w = cfg->crop;
-    if (cfg->widths[0]) {
-        for (int i = 0; i < 5; i++) a.conv[i].out = cfg->widths[i];
-        a.fc[0] = cfg->widths[5], a.fc[1] = cfg->widths[6];
-    }
     bool fmnist = !strcmp(c->source_kind, "fmnist");
     double classes = target_classes(c, ns), val_images = classes * (fmnist ? 1000 : 50),
            train_images = classes * (ns->per_class ? (double)ns->per_class : fmnist ? 6000 : 1281);
-    a.fc[2] = cfg->fc8 ? cfg->fc8 : (int)classes;
-    a.dropout = (float)cfg->dropout;
+    clt_arch a;
+    clt_config_arch(cfg, (int)classes, &a);
+    if (cfg->crop) a.in_h = a.in_w = cfg->crop;
     clt_conv conv[5];
     clt_ip ip[3];
     if (clt_arch_shapes(&a, conv, ip) != 0) return 0;
