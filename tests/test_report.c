@@ -257,6 +257,46 @@ static void test_noise(void) {
             a.noise.delta_sd);
 }
 
+/* The noise model checked on the networks: a network's Δ from its same-repeat base, pooled over
+   repeats within each treatment, split, halves and n; random frozen nets (whose deep prefixes can
+   fail to train at all) and repeats without their base stay out. */
+static void test_repeat_deltas(void) {
+    clt_result r[32];
+    int n = 0;
+    const double base_b[2] = {0.90, 0.92}, transfer[2] = {0.91, 0.94}, selffer[2] = {0.90, 0.92},
+                 random_frozen[2] = {0.75, 0.20};
+    for (int k = 0; k < 2; k++) {
+        n = add(r, n, "base", "r", "", "B", 0, base_b[k], 0);
+        n = add(r, n, "transfer_ft", "r", "A", "B", 3, transfer[k], 0); /* Δ +0.01, +0.02 */
+        n = add(r, n, "selffer", "r", "B", "B", 1, selffer[k], 0);      /* Δ 0, 0 */
+        n = add(r, n, "random_frozen", "r", "", "B", 5, random_frozen[k], 0);
+        for (int i = n - 4; i < n; i++) r[i].repeat = k;
+    }
+    n = add(r, n, "transfer_ft", "r", "A", "B", 3, 0.99, 0); /* repeat 2 has no base net */
+    r[n - 1].repeat = 2;
+    clt_analysis a;
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(a.noise.rep_delta_groups == 2 && a.noise.rep_delta_nets == 4 && fabs(a.noise.rep_delta_sd - 0.005) < 1e-9,
+            "Δ spread over repeats: (0.00005 + 0) / 2 pooled, σ 0.005 (%.5f, %d groups, %d nets)", a.noise.rep_delta_sd,
+            a.noise.rep_delta_groups, a.noise.rep_delta_nets);
+    clt_report_analyse(r, 4, 0.005, NAN, &a);
+    t_check(!isfinite(a.noise.rep_delta_sd) && a.noise.rep_delta_groups == 0, "one repeat: no Δ spread");
+}
+
+/* Chance is 1 / classes; a network counts as having learnt nothing within two binomial σ of it. */
+static void test_at_chance(void) {
+    clt_result x = {.metric = 0.205, .classes = 5, .val_images = 5000};
+    t_check(clt_report_at_chance(&x), "0.205 on 5 classes and 5000 images is chance (2σ = 0.0113)");
+    x.metric = 0.22;
+    t_check(!clt_report_at_chance(&x), "0.22 is above chance by more than 2σ");
+    x.metric = 0.2;
+    x.classes = 0;
+    t_check(!clt_report_at_chance(&x), "classes unknown: not judged");
+    x.classes = 5;
+    x.metric = NAN;
+    t_check(!clt_report_at_chance(&x), "no metric: not judged");
+}
+
 int main(void) {
     test_best_mean();
     test_read_metrics();
@@ -265,5 +305,7 @@ int main(void) {
     test_random_frozen_same_half();
     test_boost_one_direction();
     test_noise();
+    test_repeat_deltas();
+    test_at_chance();
     return t_done();
 }

@@ -234,22 +234,28 @@ typedef struct gather {
     const char *root;
 } gather;
 
-/* Images in the validation pack named by the trainer's config.ini (0 when it or the pack is gone):
-   the size of the validation noise. */
-static int val_image_count(const char *dir) {
+/* Images and classes of the validation pack named by the trainer's config.ini (0 when it or the
+   pack is gone): the size of the validation noise, and what chance is. */
+static void read_val_pack(const char *dir, clt_result *r) {
     char *path = clt_path_join(dir, "config.ini");
-    int count = 0;
     clt_config cfg;
     clt_config_defaults(&cfg);
+    r->val_images = r->classes = 0;
     if (clt_file_exists(path) && clt_config_load(&cfg, path) == 0 && cfg.val[0] && clt_file_exists(cfg.val)) {
         clt_pack p;
         if (clt_pack_open(&p, cfg.val) == 0) {
-            count = p.count > INT32_MAX ? INT32_MAX : (int)p.count;
+            r->val_images = p.count > INT32_MAX ? INT32_MAX : (int)p.count;
+            r->classes = p.classes;
             clt_pack_close(&p);
         }
     }
     free(path);
-    return count;
+}
+
+int clt_report_at_chance(const clt_result *r) {
+    if (r->classes < 2 || r->val_images < 1 || !isfinite(r->metric)) return 0;
+    double chance = 1.0 / r->classes;
+    return r->metric <= chance + 2 * sqrt(chance * (1 - chance) / r->val_images);
 }
 
 static void read_net(gather *g, const char *dir) {
@@ -288,7 +294,7 @@ static void read_net(gather *g, const char *dir) {
         r->final_top1 = top1[nv - 1];
     }
     r->val_points = nv;
-    r->val_images = val_image_count(dir);
+    read_val_pack(dir, r);
     r->done = clt_file_exists(final);
     free(top1);
     free(metrics);
@@ -415,6 +421,14 @@ static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
     else
         clt_sb_printf(b, "Seed spread: not measured (every base net was trained once; `[split NAME] base_repeats = 3` "
                          "trains extra base nets for it). ");
+    if (isfinite(z->rep_delta_sd)) {
+        clt_sb_printf(b, "Checked on Figure 2's networks: one network's Δ from its own base (same repeat) differs by "
+                         "σ = %.4f between repeats (pooled over %d nets in %d groups)",
+                      z->rep_delta_sd, z->rep_delta_nets, z->rep_delta_groups);
+        if (isfinite(z->seed_sd))
+            clt_sb_printf(b, ", where two independent draws of the seed spread give √2·σ = %.4f", sqrt(2) * z->seed_sd);
+        clt_sb_printf(b, ". ");
+    }
     if (isfinite(z->val_sd))
         clt_sb_printf(b, "Validation spread: σ = %.4f, the binomial standard error of one base net's top-1 on its %d "
                          "validation images (one image is %.4f). ", z->val_sd, z->val_images, 1.0 / z->val_images);
@@ -557,6 +571,21 @@ static void write_repeats_finished(clt_sb *b, const clt_result *r, int n) {
     clt_sb_printf(b, ".\n\n");
 }
 
+/* Networks that learnt nothing stay in every mean (the paper keeps its random-frozen nets at chance
+   too); naming them says which points of the figures they are, and for random frozen nets that a
+   repeat can land either side of that cliff. */
+static void write_at_chance(clt_sb *b, const clt_result *r, int n) {
+    int count = 0;
+    for (int i = 0; i < n; i++) count += r[i].done && clt_report_at_chance(&r[i]);
+    if (!count) return;
+    clt_sb_printf(b, "**Networks that learnt nothing** (top-1 within two validation σ of chance, kept in every mean):");
+    for (int i = 0, k = 0; i < n; i++)
+        if (r[i].done && clt_report_at_chance(&r[i]))
+            clt_sb_printf(b, "%s `%s` (top-1 %.4f, chance %.4f with %d classes)", k++ ? "," : "", r[i].network,
+                          r[i].metric, 1.0 / r[i].classes, r[i].classes);
+    clt_sb_printf(b, ".\n\n");
+}
+
 static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, const clt_result *r, int n, int used, int best,
                            double tau, const clt_analysis *a, const clt_result *ref, int nref, const clt_analysis *p,
                            const char *ref_path, int plotted, int fig1, const char *plot_why) {
@@ -594,6 +623,7 @@ static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, cons
     }
     clt_sb_printf(b, ".\n\n");
     write_findings(b, a, p, have, tau);
+    write_at_chance(b, r, n);
 
     if (fig1)
         clt_sb_printf(b, "## Figure 1: the first layer's filters\n\n![Figure 1](fig1.png)\n\n"

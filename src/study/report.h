@@ -32,10 +32,15 @@ typedef struct clt_result {
     double final_top1;  /* at the last validation (NaN: none) */
     int val_points;
     int val_images;     /* images in its validation pack (0: unknown) */
+    int classes;        /* classes of its validation pack (0: unknown) */
     long long last_iter;
     int done;           /* final.ckpt exists */
     int dissimilar;     /* its split is the study's dissimilar split */
 } clt_result;
+
+/* Whether a network learnt nothing: its top-1 within two binomial standard errors of chance
+   (1 / classes) on its validation set. 0 when the classes or the set's size are unknown. */
+int clt_report_at_chance(const clt_result *r);
 
 /* The mean of the k largest of v[0..n) (all of them when n < k); NaN when n is 0. */
 double clt_report_best_mean(const double *v, int n, int k);
@@ -71,6 +76,11 @@ typedef struct clt_finding {
 typedef struct clt_noise {
     double seed_sd;     /* pooled standard deviation of base nets over repeats (NaN: one repeat only) */
     int seed_nets, seed_groups; /* base nets and (split, target) groups with two or more repeats */
+    /* The check on seed_sd: pooled standard deviation over repeats of one network's Δ from its own
+       base of the same repeat, within groups of the same treatment, split, halves and n, over
+       Figure 2's networks (NaN: none was trained twice). Two independent draws would give sqrt(2)·seed_sd. */
+    double rep_delta_sd;
+    int rep_delta_nets, rep_delta_groups;
     double val_sd;      /* binomial standard error of one base net's top-1 on its validation set */
     int val_images;     /* images in the base nets' validation sets (0: unknown) */
     /* σ of one Δ(n) of Figure 2: the mean of delta_nets networks at one n against the mean of
