@@ -279,6 +279,15 @@ static void test_repeat_deltas(void) {
     t_check(a.noise.rep_delta_groups == 2 && a.noise.rep_delta_nets == 4 && fabs(a.noise.rep_delta_sd - 0.005) < 1e-9,
             "Δ spread over repeats: (0.00005 + 0) / 2 pooled, σ 0.005 (%.5f, %d groups, %d nets)", a.noise.rep_delta_sd,
             a.noise.rep_delta_groups, a.noise.rep_delta_nets);
+    t_check(a.noise.net_sd_from == CLT_NOISE_SEED && fabs(a.noise.net_sd - sqrt(0.0002)) < 1e-9,
+            "base nets 0.02 apart: the seed spread (0.0141) outweighs the Δ spread / √2 (0.0035) and is used");
+    r[4].metric = 0.90; /* repeat 1's base B as repeat 0's: Δs +0.01, +0.04 and 0, +0.02 */
+    clt_report_analyse(r, n, 0.005, NAN, &a);
+    t_check(a.noise.net_sd_from == CLT_NOISE_REPEAT_DELTA && fabs(a.noise.net_sd - sqrt(0.000325 / 2)) < 1e-9 &&
+                a.noise.delta_bases == 2 &&
+                fabs(a.noise.delta_sd - a.noise.net_sd * sqrt(1.0 / a.noise.delta_nets + 0.5)) < 1e-9,
+            "equal base nets: the Δ spread / √2 (%.5f) is the networks' noise, and a Δ(n)'s (%.5f)", a.noise.net_sd,
+            a.noise.delta_sd);
     clt_report_analyse(r, 4, 0.005, NAN, &a);
     t_check(!isfinite(a.noise.rep_delta_sd) && a.noise.rep_delta_groups == 0, "one repeat: no Δ spread");
 }

@@ -427,6 +427,8 @@ static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
                       z->rep_delta_sd, z->rep_delta_nets, z->rep_delta_groups);
         if (isfinite(z->seed_sd))
             clt_sb_printf(b, ", where two independent draws of the seed spread give √2·σ = %.4f", sqrt(2) * z->seed_sd);
+        if (z->net_sd_from == CLT_NOISE_REPEAT_DELTA)
+            clt_sb_printf(b, "; the larger, σ/√2 = %.4f a network, is the one the margins use", z->net_sd);
         clt_sb_printf(b, ". ");
     }
     if (isfinite(z->val_sd))
@@ -438,7 +440,7 @@ static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
         clt_sb_printf(b, "A Δ at one n (the mean of %d networks against the mean of %d base nets) then has σ ≈ %.4f%s; "
                          "τ = %.4f is %.1f of those.%s",
                       z->delta_nets, z->delta_bases, z->delta_sd,
-                      isfinite(z->seed_sd) ? "" : " (the validation spread standing in for the seed spread)", tau,
+                      z->net_sd_from == CLT_NOISE_VALIDATION ? " (the validation spread standing in for the seed spread)" : "", tau,
                       tau / z->delta_sd,
                       tau < 2 * z->delta_sd ? " **τ is under two σ: verdicts can be decided by noise (raise [report] "
                                               "tolerance, the repeats or the validation set).**"
@@ -446,6 +448,10 @@ static void write_noise(clt_sb *b, const clt_noise *z, double tau) {
     clt_sb_printf(b, " The column *margin* says how far each rule's deciding number lies from its bound, and the "
                      "noise of that number (σ over the networks averaged).\n\n");
 }
+
+static const char *const NOISE_SOURCE[] = {
+    [CLT_NOISE_VALIDATION] = "validation spread", [CLT_NOISE_SEED] = "seed spread",
+    [CLT_NOISE_REPEAT_DELTA] = "Δ spread over repeats"};
 
 /* "0.0031 (16 of 5000 images), σ 0.0035 from the seed spread" for the findings judged in top-1;
    "–" for the ratio rules. */
@@ -457,7 +463,7 @@ static void margin_cell(clt_sb *b, const clt_finding *f, const clt_noise *z) {
     clt_sb_printf(b, " %.4f", f->margin);
     if (z->val_images > 0) clt_sb_printf(b, " (%.0f of %d images)", f->margin * z->val_images, z->val_images);
     if (isfinite(f->noise))
-        clt_sb_printf(b, ", σ %.4f from the %s spread%s", f->noise, isfinite(z->seed_sd) ? "seed" : "validation",
+        clt_sb_printf(b, ", σ %.4f from the %s%s", f->noise, NOISE_SOURCE[z->net_sd_from],
                       f->margin < f->noise ? ": within the noise" : "");
     clt_sb_printf(b, " |");
 }

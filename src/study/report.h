@@ -83,6 +83,11 @@ typedef struct clt_noise {
     int rep_delta_nets, rep_delta_groups;
     double val_sd;      /* binomial standard error of one base net's top-1 on its validation set */
     int val_images;     /* images in the base nets' validation sets (0: unknown) */
+    /* The σ of one network that every margin's noise is built from: the seed spread, or the Δ
+       spread over repeats / √2 where that is larger (the networks move more between seeds than the
+       base nets do), or with neither measured the validation spread. */
+    double net_sd;
+    enum { CLT_NOISE_VALIDATION, CLT_NOISE_SEED, CLT_NOISE_REPEAT_DELTA } net_sd_from;
     /* σ of one Δ(n) of Figure 2: the mean of delta_nets networks at one n against the mean of
        delta_bases base nets (the seed spread, or unmeasured the validation spread, per network). */
     double delta_sd;

@@ -309,8 +309,21 @@ static void measure_repeat_deltas(const clt_result *r, int n, clt_noise *z) {
     free(delta);
 }
 
-/* One network's noise: its seed spread, or where no repeats measured it, its validation spread. */
-static double net_sd(const clt_noise *z) { return isfinite(z->seed_sd) ? z->seed_sd : z->val_sd; }
+/* One network's noise (clt_noise.net_sd). A Δ from a same-repeat base holds two draws, hence √2. */
+static void choose_net_sd(clt_noise *z) {
+    double from_deltas = z->rep_delta_sd / sqrt(2);
+    if (isfinite(from_deltas) && !(z->seed_sd >= from_deltas)) {
+        z->net_sd = from_deltas;
+        z->net_sd_from = CLT_NOISE_REPEAT_DELTA;
+    } else if (isfinite(z->seed_sd)) {
+        z->net_sd = z->seed_sd;
+        z->net_sd_from = CLT_NOISE_SEED;
+    } else {
+        z->net_sd = z->val_sd;
+        z->net_sd_from = CLT_NOISE_VALIDATION;
+    }
+}
+static double net_sd(const clt_noise *z) { return z->net_sd; }
 
 /* The noise of a difference between means over m1 and m2 networks. */
 static double diff_noise(const clt_analysis *a, int m1, int m2) {
@@ -510,5 +523,6 @@ void clt_report_analyse(const clt_result *r, int n, double tolerance, double who
     figure3(r, n, whole_base, a);
     measure_noise(r, n, &a->noise);
     measure_repeat_deltas(r, n, &a->noise);
+    choose_net_sd(&a->noise);
     findings(a, tolerance);
 }
