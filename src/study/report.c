@@ -581,15 +581,14 @@ static void write_repeats_finished(clt_sb *b, const clt_result *r, int n) {
    too); naming them says which points of the figures they are, and for random frozen nets that a
    repeat can land either side of that cliff. */
 static void write_at_chance(clt_sb *b, const clt_result *r, int n) {
-    int count = 0;
-    for (int i = 0; i < n; i++) count += r[i].done && clt_report_at_chance(&r[i]);
-    if (!count) return;
-    clt_sb_printf(b, "**Networks that learnt nothing** (top-1 within two validation σ of chance, kept in every mean):");
-    for (int i = 0, k = 0; i < n; i++)
-        if (r[i].done && clt_report_at_chance(&r[i]))
-            clt_sb_printf(b, "%s `%s` (top-1 %.4f, chance %.4f with %d classes)", k++ ? "," : "", r[i].network,
-                          r[i].metric, 1.0 / r[i].classes, r[i].classes);
-    clt_sb_printf(b, ".\n\n");
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!r[i].done || !clt_report_at_chance(&r[i])) continue;
+        if (!k) clt_sb_printf(b, "**Networks that learnt nothing** (top-1 within two validation σ of chance, kept in every mean):");
+        clt_sb_printf(b, "%s `%s` (top-1 %.4f, chance %.4f with %d classes)", k++ ? "," : "", r[i].network, r[i].metric,
+                      1.0 / r[i].classes, r[i].classes);
+    }
+    if (k) clt_sb_printf(b, ".\n\n");
 }
 
 static void write_markdown(clt_sb *b, const char *run_dir, const notes *no, const clt_result *r, int n, int used, int best,

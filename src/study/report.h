@@ -89,7 +89,7 @@ typedef struct clt_noise {
     double net_sd;
     enum { CLT_NOISE_VALIDATION, CLT_NOISE_SEED, CLT_NOISE_REPEAT_DELTA } net_sd_from;
     /* σ of one Δ(n) of Figure 2: the mean of delta_nets networks at one n against the mean of
-       delta_bases base nets (the seed spread, or unmeasured the validation spread, per network). */
+       delta_bases base nets (net_sd per network). */
     double delta_sd;
     int delta_nets, delta_bases;
 } clt_noise;

@@ -223,54 +223,66 @@ static int list_layers(char *buf, size_t size, const double *v, int from, int to
     return cnt;
 }
 
+/* The pooled standard deviation of v[i] within groups of results alike under `same` (NaN values
+   stay out; groups of one add nothing): *nets and *groups count what entered. NaN when none did. */
+static double pooled_sd(const clt_result *r, const double *v, int n,
+                        int (*same)(const clt_result *, const clt_result *), int *nets, int *groups) {
+    double ss = 0;
+    int df = 0;
+    *nets = *groups = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(v[i])) continue;
+        int first = 1;
+        for (int j = 0; j < i && first; j++) first = !(isfinite(v[j]) && same(&r[j], &r[i]));
+        if (!first) continue;
+        acc g = {0, 0};
+        for (int j = i; j < n; j++)
+            if (isfinite(v[j]) && same(&r[j], &r[i])) add(&g, v[j]);
+        if (g.n < 2) continue;
+        double m = mean(&g);
+        for (int j = i; j < n; j++)
+            if (isfinite(v[j]) && same(&r[j], &r[i])) ss += (v[j] - m) * (v[j] - m);
+        df += g.n - 1;
+        *nets += g.n;
+        (*groups)++;
+    }
+    return df ? sqrt(ss / df) : NAN;
+}
+
+static int same_split_and_target(const clt_result *a, const clt_result *b) {
+    return !strcmp(a->split, b->split) && !strcmp(a->target, b->target);
+}
+
 /* The spread the rules must exceed: base nets over repeats (pooled within each split and target)
    and the binomial spread of one base net's top-1 on its validation set. */
 static void measure_noise(const clt_result *r, int n, clt_noise *z) {
-    double ss = 0, val_var = 0;
-    int df = 0, nval = 0, images = 0;
-    z->seed_nets = z->seed_groups = 0;
+    double val_var = 0, *metric = clt_malloc((size_t)(n > 0 ? n : 1) * sizeof *metric);
+    int nval = 0, images = 0;
     for (int i = 0; i < n; i++) {
-        if (!is(&r[i], "base") || !usable(&r[i])) continue;
-        if (r[i].val_images > 0) {
+        metric[i] = is(&r[i], "base") && usable(&r[i]) ? r[i].metric : NAN;
+        if (isfinite(metric[i]) && r[i].val_images > 0) {
             val_var += r[i].metric * (1 - r[i].metric) / r[i].val_images;
             images += r[i].val_images;
             nval++;
         }
-        int first = 1;
-        for (int j = 0; j < i && first; j++)
-            first = !(is(&r[j], "base") && usable(&r[j]) && !strcmp(r[j].split, r[i].split) &&
-                      !strcmp(r[j].target, r[i].target));
-        if (!first) continue;
-        acc g = {0, 0};
-        for (int j = i; j < n; j++)
-            if (is(&r[j], "base") && usable(&r[j]) && !strcmp(r[j].split, r[i].split) && !strcmp(r[j].target, r[i].target))
-                add(&g, r[j].metric);
-        if (g.n < 2) continue;
-        double m = mean(&g);
-        for (int j = i; j < n; j++)
-            if (is(&r[j], "base") && usable(&r[j]) && !strcmp(r[j].split, r[i].split) && !strcmp(r[j].target, r[i].target))
-                ss += (r[j].metric - m) * (r[j].metric - m);
-        df += g.n - 1;
-        z->seed_nets += g.n;
-        z->seed_groups++;
     }
-    z->seed_sd = df ? sqrt(ss / df) : NAN;
+    z->seed_sd = pooled_sd(r, metric, n, same_split_and_target, &z->seed_nets, &z->seed_groups);
     z->val_sd = nval ? sqrt(val_var / nval) : NAN;
     z->val_images = nval ? images / nval : 0;
+    free(metric);
 }
 
 /* The base net of x's own split, target and repeat; NaN when that repeat's base is missing. */
 static double same_repeat_base(const clt_result *r, int n, const clt_result *x) {
     for (int i = 0; i < n; i++)
-        if (is(&r[i], "base") && usable(&r[i]) && r[i].repeat == x->repeat && !strcmp(r[i].split, x->split) &&
-            !strcmp(r[i].target, x->target))
+        if (is(&r[i], "base") && usable(&r[i]) && r[i].repeat == x->repeat && same_split_and_target(&r[i], x))
             return r[i].metric;
     return NAN;
 }
 
 static int same_network_over_repeats(const clt_result *a, const clt_result *b) {
-    return !strcmp(a->treatment, b->treatment) && !strcmp(a->split, b->split) && !strcmp(a->base, b->base) &&
-           !strcmp(a->target, b->target) && a->n == b->n;
+    return !strcmp(a->treatment, b->treatment) && same_split_and_target(a, b) && !strcmp(a->base, b->base) &&
+           a->n == b->n;
 }
 
 /* The networks of Figure 2 other than base nets: those rules 1–5 judge by Δ. */
@@ -283,29 +295,10 @@ static int in_figure2(const clt_result *r) {
    by it. Random frozen nets stay out: a deep random prefix sometimes fails to train at all (a
    repeat at 0.2 beside one at 0.75), a spread of its own that rule 7's error ratios judge. */
 static void measure_repeat_deltas(const clt_result *r, int n, clt_noise *z) {
-    double *delta = calloc((size_t)(n > 0 ? n : 1), sizeof *delta);
-    double ss = 0;
-    int df = 0;
-    z->rep_delta_nets = z->rep_delta_groups = 0;
+    double *delta = clt_malloc((size_t)(n > 0 ? n : 1) * sizeof *delta);
     for (int i = 0; i < n; i++)
         delta[i] = in_figure2(&r[i]) && usable(&r[i]) ? r[i].metric - same_repeat_base(r, n, &r[i]) : NAN;
-    for (int i = 0; i < n; i++) {
-        if (!isfinite(delta[i])) continue;
-        int first = 1;
-        for (int j = 0; j < i && first; j++) first = !(isfinite(delta[j]) && same_network_over_repeats(&r[j], &r[i]));
-        if (!first) continue;
-        acc g = {0, 0};
-        for (int j = i; j < n; j++)
-            if (isfinite(delta[j]) && same_network_over_repeats(&r[j], &r[i])) add(&g, delta[j]);
-        if (g.n < 2) continue;
-        double m = mean(&g);
-        for (int j = i; j < n; j++)
-            if (isfinite(delta[j]) && same_network_over_repeats(&r[j], &r[i])) ss += (delta[j] - m) * (delta[j] - m);
-        df += g.n - 1;
-        z->rep_delta_nets += g.n;
-        z->rep_delta_groups++;
-    }
-    z->rep_delta_sd = df ? sqrt(ss / df) : NAN;
+    z->rep_delta_sd = pooled_sd(r, delta, n, same_network_over_repeats, &z->rep_delta_nets, &z->rep_delta_groups);
     free(delta);
 }
 
@@ -323,12 +316,11 @@ static void choose_net_sd(clt_noise *z) {
         z->net_sd_from = CLT_NOISE_VALIDATION;
     }
 }
-static double net_sd(const clt_noise *z) { return z->net_sd; }
 
 /* The noise of a difference between means over m1 and m2 networks. */
 static double diff_noise(const clt_analysis *a, int m1, int m2) {
     if (m1 < 1 || m2 < 1) return NAN;
-    return net_sd(&a->noise) * sqrt(1.0 / m1 + 1.0 / m2);
+    return a->noise.net_sd * sqrt(1.0 / m1 + 1.0 / m2);
 }
 
 static int count_at(const clt_analysis *a, int series, int k) { return a->fig2_count[series][k]; }
