@@ -10,7 +10,7 @@
 #include "net/config.h"
 #include "device/device.h"
 #include "net/net.h"
-#include "net/solver.h"
+#include "tune/tune.h"
 
 #define MAX_OPS 96
 
@@ -105,34 +105,17 @@ int bench_train(int argc, char **argv) {
     clt_device d;
     if (clt_device_open(&d, device) != 0) return 1;
     clt_net net;
-    if (clt_net_create(&net, &d, &a, batch) != 0) return 1;
-    clt_net_init_layers(&net, &d, 1, 1, CLT_LAYERS);
-    float *x = malloc(net.input.count * sizeof(float));
-    int *labels = malloc(batch * sizeof(int));
-    uint64_t s = 7;
-    for (size_t i = 0; i < net.input.count; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        x[i] = (float)((s >> 40) * (1.0 / (1 << 24)) * 100 - 50);
-    }
-    for (int i = 0; i < batch; i++) labels[i] = i % a.fc[2];
-    clt_upload(&d, net.input.data, 0, x, net.input.count * sizeof(float));
-    clt_upload(&d, net.labels, 0, labels, batch * sizeof(int));
+    if (clt_synthetic_net(&net, &d, &a, batch) != 0) return 1;
     clt_config cfg;
     clt_config_defaults(&cfg);
 
     /* warm-up compiles every kernel (CLBlast's too) before anything is timed */
-    for (int i = 0; i < 2; i++) {
-        clt_net_forward(&net, &d, batch, true, i);
-        clt_net_backward(&net, &d, batch, lowest, i);
-        clt_solver_update(&net, &d, &cfg, i, lowest);
-    }
+    for (int i = 0; i < 2; i++) clt_train_step(&net, &d, &cfg, i, lowest);
     clt_finish(&d);
     double *step = calloc(iters, sizeof(double)), *step_cpu = calloc(iters, sizeof(double));
     for (int i = 0; i < iters; i++) {
         double t0 = clt_now(), c0 = cpu_now();
-        clt_net_forward(&net, &d, batch, true, i);
-        clt_net_backward(&net, &d, batch, lowest, i);
-        clt_solver_update(&net, &d, &cfg, i, lowest);
+        clt_train_step(&net, &d, &cfg, i, lowest);
         clt_finish(&d);
         step[i] = clt_now() - t0;
         step_cpu[i] = cpu_now() - c0;
@@ -184,7 +167,7 @@ int bench_train(int argc, char **argv) {
         }
     }
     for (int i = 0; i < t.n_ops; i++) free(t.samples[i]), free(t.cpu_samples[i]);
-    free(step), free(step_cpu), free(x), free(labels);
+    free(step), free(step_cpu);
     clt_net_destroy(&net);
     clt_device_close(&d);
     return 0;

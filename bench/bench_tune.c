@@ -22,6 +22,9 @@ static void usage(FILE *out) {
             "                     sample; with --widths W1,..,W7 (as [net] widths) and --batch N\n"
             "  --store FILE       database to write (default %s)\n"
             "  --dry-run          search and report, store nothing\n"
+            "  --no-step-check    store the search's choice as it is; by default training steps of the\n"
+            "                     default study's net (or --arch's) time it, and it with the switch that\n"
+            "                     was in effect, against what was in effect, which stays unless beaten by 3%%\n"
             "  --if-untuned       do nothing when a database already holds lines stored for exactly this\n"
             "                     device and driver (what setup.sh runs)\n"
             "  --race FILE        instead of searching, time the Xgemm/XgemmDirect lines of FILE (database\n"
@@ -61,7 +64,7 @@ int bench_tune(int argc, char **argv) {
                                          {"repeats", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'q'},
                                          {"net", required_argument, 0, 'N'},    {"if-untuned", no_argument, 0, 'u'},
                                          {"arch", required_argument, 0, 'a'},   {"widths", required_argument, 0, 'w'},
-                                         {"batch", required_argument, 0, 'B'},
+                                         {"batch", required_argument, 0, 'B'},  {"no-step-check", no_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *device = NULL, *race = NULL, *net = NULL, *arch_name = NULL, *widths = NULL;
     long batch = 0;
@@ -85,6 +88,7 @@ int bench_tune(int argc, char **argv) {
         case 'a': arch_name = optarg; break;
         case 'w': widths = optarg; break;
         case 'B': batch = strtol(optarg, NULL, 10); break;
+        case 'S': o.no_step_check = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

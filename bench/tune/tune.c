@@ -4,13 +4,17 @@
    only what beats the parameters already in effect when both are timed side by side. */
 #include "tune/tune.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device/gemm.h"
-#include "net/net.h"
 #include "device/tuning.h"
+#include "net/config.h"
+#include "net/net.h"
+#include "util/util.h"
 
 typedef struct candidate {
     char kernel[16];
@@ -644,6 +648,209 @@ static workload class_subset(const workload *w, clt_gemm_class cls) {
     return sub;
 }
 
+/* ---- the last check: whole parameter sets on training steps ---- */
+
+const char *const clt_tune_set_names[CLT_TUNE_N_SETS] = {"in effect", "chosen", "chosen, switch in effect"};
+
+/* Everything the tuner stores for a device. */
+typedef struct tune_choice {
+    candidate xg, dr, per_class[CLT_GEMM_N_CLASSES];
+    bool own[CLT_GEMM_N_CLASSES]; /* a class line of its own; else the class runs xg */
+    size_t threshold;             /* GemmRoutine's XGEMM_MIN_INDIRECT_SIZE */
+} tune_choice;
+
+/* Rounds of the check: each runs every set in turn, one untimed step (the class switches and
+   caches settle) and STEP_RUN timed ones, the order rotating so drift lands on every set alike. */
+enum { STEP_WARM = 2, STEP_ROUNDS = 5, STEP_RUN = 3 };
+/* The default study's batch and classes per half (conf/study/fmnist.ini), whose training the
+   check stands for when no --arch is tuned. */
+enum { STUDY_BATCH = 64, STUDY_CLASSES = 5 };
+
+static bool same_choice(const tune_choice *a, const tune_choice *b) {
+    if (!same_params(&a->xg, &b->xg) || !same_params(&a->dr, &b->dr) || a->threshold != b->threshold) return false;
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++)
+        if (a->own[c] != b->own[c] || (a->own[c] && !same_params(&a->per_class[c], &b->per_class[c]))) return false;
+    return true;
+}
+
+/* What the databases give the device, class lines included (the device is left running it). */
+static int in_effect_choice(clt_device *d, tune_choice *c) {
+    memset(c, 0, sizeof *c);
+    if (clt_tuning_reload(d, NULL) != 0 || current(d, "Xgemm", &c->xg) != 0 || current(d, "XgemmDirect", &c->dr) != 0 ||
+        clt_tuning_param(d, "GemmRoutine", "XGEMM_MIN_INDIRECT_SIZE", &c->threshold) != 0)
+        return -1;
+    for (int cls = 0; cls < CLT_GEMM_N_CLASSES; cls++) {
+        candidate *pc = &c->per_class[cls];
+        snprintf(pc->kernel, sizeof pc->kernel, "Xgemm");
+        pc->layout = pc->temp = pc->splitk = -1;
+        c->own[cls] = clt_tuning_class_params(d, "Xgemm", (clt_gemm_class)cls, &pc->n, pc->names, pc->values);
+    }
+    return 0;
+}
+
+static int store_choice(clt_device *d, const char *path, const tune_choice *c, const char *comment) {
+    clt_tuning_key key;
+    clt_tuning_key_of(d, &key);
+    enum { N_STORED = 3 + CLT_GEMM_N_CLASSES };
+    const char *kernels[N_STORED] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
+    const char thr_name[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    size_t thr_value[1] = {c->threshold};
+    int counts[N_STORED] = {c->xg.n, c->dr.n, 1};
+    const char(*names[N_STORED])[32] = {(const char(*)[32])c->xg.names, (const char(*)[32])c->dr.names, thr_name};
+    const size_t *values[N_STORED] = {c->xg.values, c->dr.values, thr_value};
+    char class_kernels[CLT_GEMM_N_CLASSES][32];
+    for (int cls = 0; cls < CLT_GEMM_N_CLASSES; cls++) {
+        /* a class that keeps the kernel-wide choice gets no line (and loses an old one) */
+        snprintf(class_kernels[cls], sizeof class_kernels[cls], "Xgemm/%s", clt_gemm_class_names[cls]);
+        kernels[3 + cls] = class_kernels[cls];
+        counts[3 + cls] = c->own[cls] ? c->per_class[cls].n : 0;
+        names[3 + cls] = (const char(*)[32])c->per_class[cls].names;
+        values[3 + cls] = c->per_class[cls].values;
+    }
+    return clt_tuning_store(path, &key, N_STORED, kernels, counts, names, values, comment);
+}
+
+/* Median seconds of a training step with each present set (paths[s]: its database, searched
+   first; NULL: the databases alone), into step_s. */
+static int time_steps(clt_device *d, const clt_tune_options *o, const bool *present, char *const *paths,
+                      double *step_s) {
+    clt_arch arch;
+    int batch;
+    if (o->step_arch) arch = *o->step_arch, batch = o->step_batch > 0 ? o->step_batch : STUDY_BATCH;
+    else if (o->arch) arch = *o->arch, batch = o->batch;
+    else {
+        clt_arch_small(&arch);
+        arch.fc[2] = STUDY_CLASSES;
+        batch = STUDY_BATCH;
+    }
+    clt_net net;
+    if (clt_synthetic_net(&net, d, &arch, batch) != 0) return -1;
+    clt_config cfg;
+    clt_config_defaults(&cfg);
+    cfg.base_lr = 0; /* the weights stay put, so every step of every set does the same arithmetic */
+    double t[CLT_TUNE_N_SETS][STEP_ROUNDS * STEP_RUN];
+    int64_t iter = 0;
+    int rc = 0;
+    for (int s = 0; s < CLT_TUNE_N_SETS && rc == 0; s++) {
+        if (!present[s]) continue;
+        double t0 = clt_now();
+        rc = clt_tuning_reload(d, paths[s]);
+        for (int i = 0; i < STEP_WARM && rc == 0; i++) clt_train_step(&net, d, &cfg, iter++, 1);
+        clt_finish(d);
+        if (o->verbose && rc == 0)
+            fprintf(stderr, "  %-26s first steps (compiling) %.1f s\n", clt_tune_set_names[s], clt_now() - t0);
+    }
+    for (int r = 0; r < STEP_ROUNDS && rc == 0 && clt_device_ok(d); r++)
+        for (int j = 0; j < CLT_TUNE_N_SETS && rc == 0; j++) {
+            int s = (j + r) % CLT_TUNE_N_SETS;
+            if (!present[s]) continue;
+            rc = clt_tuning_reload(d, paths[s]);
+            clt_train_step(&net, d, &cfg, iter++, 1);
+            clt_finish(d);
+            for (int k = 0; k < STEP_RUN && rc == 0; k++) {
+                double t0 = clt_now();
+                clt_train_step(&net, d, &cfg, iter++, 1);
+                clt_finish(d);
+                t[s][r * STEP_RUN + k] = clt_now() - t0;
+            }
+        }
+    if (rc == 0 && !clt_device_ok(d)) {
+        clt_error("%s", d->error);
+        rc = -1;
+    }
+    for (int s = 0; s < CLT_TUNE_N_SETS && rc == 0; s++) {
+        if (!present[s]) continue;
+        qsort(t[s], STEP_ROUNDS * STEP_RUN, sizeof t[s][0], cmp_double);
+        step_s[s] = t[s][STEP_ROUNDS * STEP_RUN / 2];
+    }
+    clt_net_destroy(&net);
+    return rc;
+}
+
+/* The search timed lone GEMMs; what the parameters are for is training, where the calls run
+   back to back at the batch a study uses, and lone-GEMM winners have lost there (a switch that sent
+   a whole net to the direct kernel trained 3x slower: bench/RESULTS.md). So the whole sets are
+   timed on training steps and the tuner keeps what was in effect unless another set beats it by
+   INCUMBENT_MARGIN. What is kept is stored (the in-effect set too, so --if-untuned sees the device
+   as tuned) and left running. */
+static int check_and_store(clt_device *d, const clt_tune_options *o, const tune_choice *chosen, const char *comment,
+                           double search_s) {
+    tune_choice sets[CLT_TUNE_N_SETS];
+    if (in_effect_choice(d, &sets[CLT_TUNE_IN_EFFECT]) != 0) return -1;
+    sets[CLT_TUNE_CHOSEN] = *chosen;
+    sets[CLT_TUNE_CHOSEN_OLD_SWITCH] = *chosen;
+    sets[CLT_TUNE_CHOSEN_OLD_SWITCH].threshold = sets[CLT_TUNE_IN_EFFECT].threshold;
+    bool present[CLT_TUNE_N_SETS] = {true, false, false};
+    for (int s = 1; s < CLT_TUNE_N_SETS; s++) {
+        present[s] = true;
+        for (int e = 0; e < s; e++) present[s] &= !(present[e] && same_choice(&sets[s], &sets[e]));
+    }
+    int n_present = 0;
+    for (int s = 0; s < CLT_TUNE_N_SETS; s++) n_present += present[s];
+
+    clt_tune_report rep = {.search_s = search_s};
+    for (int s = 0; s < CLT_TUNE_N_SETS; s++) rep.threshold[s] = sets[s].threshold;
+    /* without a check the search's choice stands, as it did before the check existed */
+    rep.kept = present[CLT_TUNE_CHOSEN] ? CLT_TUNE_CHOSEN : CLT_TUNE_IN_EFFECT;
+    /* every set but the databases' own as a database of its own: what the check loads, and what
+       the device is left running */
+    char *paths[CLT_TUNE_N_SETS] = {0};
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/cltransfer-tune-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        clt_error("%s: cannot make a folder for the tuner's parameter sets: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (int s = 1; s < CLT_TUNE_N_SETS && rc == 0; s++) {
+        if (!present[s]) continue;
+        paths[s] = clt_path_join(dir, s == CLT_TUNE_CHOSEN ? "chosen.txt" : "chosen-old-switch.txt");
+        rc = store_choice(d, paths[s], &sets[s], comment);
+    }
+    if (rc == 0 && !o->no_step_check && n_present > 1) {
+        if (o->verbose) fprintf(stderr, "training-step check (%d sets):\n", n_present);
+        if (o->step_seconds)
+            for (int s = 0; s < CLT_TUNE_N_SETS; s++) rep.step_s[s] = present[s] ? o->step_seconds(o->step_ctx, s) : 0;
+        else rc = time_steps(d, o, present, paths, rep.step_s);
+        if (rc == 0) {
+            rep.checked = true;
+            rep.kept = CLT_TUNE_IN_EFFECT;
+            for (int s = 1; s < CLT_TUNE_N_SETS; s++)
+                if (present[s] && rep.step_s[s] * INCUMBENT_MARGIN < rep.step_s[CLT_TUNE_IN_EFFECT] &&
+                    (rep.kept == CLT_TUNE_IN_EFFECT || rep.step_s[s] < rep.step_s[rep.kept]))
+                    rep.kept = (clt_tune_set)s;
+            for (int s = 0; s < CLT_TUNE_N_SETS && o->verbose; s++)
+                if (present[s])
+                    fprintf(stderr, "  %-26s step %8.2f ms (XGEMM_MIN_INDIRECT_SIZE=%zu)%s\n", clt_tune_set_names[s],
+                            1e3 * rep.step_s[s], sets[s].threshold, s == (int)rep.kept ? "  <- kept" : "");
+        }
+    }
+    char stored_comment[640];
+    if (rep.checked)
+        snprintf(stored_comment, sizeof stored_comment, "%s; training step %.2f ms with this set, %.2f ms with what was in effect",
+                 rep.kept == CLT_TUNE_IN_EFFECT ? "kept what was in effect by cltransfer-bench tune" : comment,
+                 1e3 * rep.step_s[rep.kept], 1e3 * rep.step_s[CLT_TUNE_IN_EFFECT]);
+    else
+        snprintf(stored_comment, sizeof stored_comment, "%s", comment);
+    if (rc == 0 && !o->dry_run) {
+        char *path = o->store ? clt_strdup(o->store) : clt_tuning_user_path();
+        rc = store_choice(d, path, &sets[rep.kept], stored_comment);
+        if (rc == 0)
+            fprintf(stderr, "stored %s in %s (loaded at the next device open)\n", clt_tune_set_names[rep.kept], path);
+        free(path);
+    }
+    /* Leave the device running what was kept. */
+    if (rc == 0) rc = clt_tuning_reload(d, paths[rep.kept]);
+    for (int s = 0; s < CLT_TUNE_N_SETS; s++) {
+        if (paths[s]) unlink(paths[s]);
+        free(paths[s]);
+    }
+    rmdir(dir);
+    if (o->report) *o->report = rep;
+    return rc;
+}
+
 int clt_tune(clt_device *d, const clt_tune_options *o) {
     workload w = {0};
     int built = o->shapes ? add_cases(d, &w, o->shapes, o->n_shapes, false, 55)
@@ -709,46 +916,16 @@ int clt_tune(clt_device *d, const clt_tune_options *o) {
     fprintf(stderr, "\n  ");
     print_cand(stderr, &dr);
     fprintf(stderr, "\n  GemmRoutine XGEMM_MIN_INDIRECT_SIZE=%zu\n", threshold);
-    fprintf(stderr, "searched for %.0f s\n", clt_now() - t_start);
+    double search_s = clt_now() - t_start;
+    fprintf(stderr, "searched for %.0f s\n", search_s);
 
-    if (!o->dry_run) {
-        clt_tuning_key key;
-        clt_tuning_key_of(d, &key);
-        enum { N_STORED = 3 + CLT_GEMM_N_CLASSES };
-        const char *kernels[N_STORED] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
-        const char thr_name[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
-        size_t thr_value[1] = {threshold};
-        int counts[N_STORED] = {xg.n, dr.n, 1};
-        const char(*names[N_STORED])[32] = {(const char(*)[32])xg.names, (const char(*)[32])dr.names, thr_name};
-        const size_t *values[N_STORED] = {xg.values, dr.values, thr_value};
-        char class_kernels[CLT_GEMM_N_CLASSES][32];
-        for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) {
-            /* a class that keeps the kernel-wide choice gets no line (and loses an old one) */
-            snprintf(class_kernels[c], sizeof class_kernels[c], "Xgemm/%s", clt_gemm_class_names[c]);
-            kernels[3 + c] = class_kernels[c];
-            counts[3 + c] = own[c] ? per_class[c].n : 0;
-            names[3 + c] = (const char(*)[32])per_class[c].names;
-            values[3 + c] = per_class[c].values;
-        }
-        char *path = o->store ? clt_strdup(o->store) : clt_tuning_user_path();
-        char comment[512];
-        snprintf(comment, sizeof comment, "tuned by cltransfer-bench tune on %s: Xgemm %.1f, XgemmDirect %.1f GFLOP/s "
-                 "(geometric mean over %d shapes)", d->name, xg_score, dr_score, w.n);
-        int r = clt_tuning_store(path, &key, N_STORED, kernels, counts, names, values, comment);
-        if (r == 0) fprintf(stderr, "stored in %s (loaded at the next device open)\n", path);
-        free(path);
-        if (r != 0) goto fail;
-    }
-    /* Leave the device running what was chosen. */
-    char why[256];
-    const char thr_name[1][32] = {"XGEMM_MIN_INDIRECT_SIZE"};
-    size_t thr_value[1] = {threshold};
-    if (clt_tuning_override(d, "Xgemm", xg.n, (const char(*)[32])xg.names, xg.values, why, sizeof why) != 0 ||
-        clt_tuning_override(d, "XgemmDirect", dr.n, (const char(*)[32])dr.names, dr.values, why, sizeof why) != 0 ||
-        clt_tuning_override(d, "GemmRoutine", 1, thr_name, thr_value, why, sizeof why) != 0)
-        clt_error("%s", why);
+    tune_choice chosen = {.xg = xg, .dr = dr, .threshold = threshold};
+    for (int c = 0; c < CLT_GEMM_N_CLASSES; c++) chosen.own[c] = own[c], chosen.per_class[c] = per_class[c];
+    char comment[512];
+    snprintf(comment, sizeof comment, "tuned by cltransfer-bench tune on %s: Xgemm %.1f, XgemmDirect %.1f GFLOP/s "
+             "(geometric mean over %d shapes)", d->name, xg_score, dr_score, w.n);
     free_workload(&w);
-    return 0;
+    return check_and_store(d, o, &chosen, comment, search_s);
 fail:
     free_workload(&w);
     return -1;

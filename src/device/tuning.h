@@ -65,6 +65,11 @@ typedef struct clt_tuning_key {
    defaults. Returns -1 only for a tuning file that exists but cannot be used. */
 int clt_tuning_apply(struct clt_device *d);
 
+/* Applies the databases again as a device open does, with `first` (a path, or NULL) searched
+   before the others, after forgetting every earlier apply and override: how the tuner times whole
+   parameter sets, class lines included, in one process. Returns as clt_tuning_apply. */
+int clt_tuning_reload(struct clt_device *d, const char *first);
+
 /* Parses `text` (from `source`, used in errors) and appends its entries to db. Returns -1 after
    printing "source:line: why" for the first malformed line. */
 int clt_tuning_parse(clt_tuning_db *db, const char *text, const char *source);
