@@ -32,9 +32,15 @@ cmake --build build -j"$(nproc)"
 # progress) when no database holds lines for exactly this device and driver, and stored in the
 # user's database (~/.cache/cltransfer/tuning.txt), which every later run loads. Without it the
 # nearest fallback of conf/clblast-tuning.txt applies. CLTRANSFER_TUNE=skip skips it (.ci/run
-# does); CLTRANSFER_TUNE_BUDGET sets the seconds (default 300).
+# does); CLTRANSFER_TUNE_BUDGET sets the seconds (default 300). On a CPU the default study trains
+# two networks at a time on half the cores each, and parameters that win with every core can lose
+# there (bench/RESULTS.md), so the tuner runs with that many PoCL threads unless the caller set
+# POCL_MAX_PTHREAD_COUNT (other drivers ignore it).
+tune_threads=$(( $(nproc) / 2 ))
+[ "$tune_threads" -ge 1 ] || tune_threads=1
 if [ "${CLTRANSFER_TUNE:-}" = skip ]; then
     echo "setup: CLBlast tuning skipped (CLTRANSFER_TUNE=skip)"
-elif ! build/cltransfer-bench tune --if-untuned --time-budget "${CLTRANSFER_TUNE_BUDGET:-300}"; then
+elif ! POCL_MAX_PTHREAD_COUNT="${POCL_MAX_PTHREAD_COUNT:-$tune_threads}" \
+        build/cltransfer-bench tune --if-untuned --time-budget "${CLTRANSFER_TUNE_BUDGET:-300}"; then
     echo "setup: CLBlast tuning failed (above); cltransfer runs with the fallback parameters" >&2
 fi
