@@ -717,7 +717,7 @@ static int time_steps(clt_device *d, const clt_tune_options *o, const bool *pres
     clt_arch arch;
     int batch;
     if (o->step_arch) arch = *o->step_arch, batch = o->step_batch > 0 ? o->step_batch : STUDY_BATCH;
-    else if (o->arch) arch = *o->arch, batch = o->batch;
+    else if (o->arch) arch = *o->arch, batch = o->batch > 0 ? o->batch : STUDY_BATCH;
     else {
         clt_arch_small(&arch);
         arch.fc[2] = STUDY_CLASSES;
