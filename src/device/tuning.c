@@ -739,43 +739,24 @@ static void untuned_notice(const clt_device *d, const clt_tuning_entry *fallback
                 d->name, d->driver_version);
 }
 
-/* Returns every GEMM kernel to CLBlast's own parameters and forgets what an earlier apply chose,
-   so the next apply starts as a device open does. */
+/* Returns every GEMM kernel to CLBlast's own parameters and forgets what an earlier apply chose
+   (its sets and class lines), so an apply starts as at device open whatever ran before it. */
 static int forget_tuning(clt_device *d) {
+    if (clt_tuning_use_defaults(d, true) != 0) return -1;
     device_state *ds = state_of(d->id);
-    char why[512];
     for (int i = 0; i < clt_tuning_n_gemm_kernels; i++) {
-        kernel_state *ks = &ds->k[i];
-        if (!ks->have_def) continue;
-        if (override_raw(d->id, clt_tuning_gemm_kernels[i], ks->n_def, (const char(*)[32])ks->def_names,
-                         ks->def_values, why, sizeof why) != 0) {
-            clt_error("%s", why);
-            return -1;
-        }
-        ks->n_cur = ks->n_def;
-        memcpy(ks->cur_names, ks->def_names, sizeof ks->cur_names);
-        memcpy(ks->cur_values, ks->def_values, sizeof ks->cur_values);
-        snprintf(ks->origin, sizeof ks->origin, "CLBlast default");
-        ks->tuned = false;
-        memset(ks->has_class, 0, sizeof ks->has_class);
+        ds->k[i].tuned = false;
+        memset(ds->k[i].has_class, 0, sizeof ds->k[i].has_class);
     }
-    ds->applied = -1;
-    ds->classes_on = false;
     return 0;
 }
 
-static int apply_databases(clt_device *d, const char *first);
-
-int clt_tuning_apply(clt_device *d) { return apply_databases(d, NULL); }
-
-int clt_tuning_reload(clt_device *d, const char *first) {
-    if (forget_tuning(d) != 0) return -1;
-    return apply_databases(d, first);
-}
+int clt_tuning_apply(clt_device *d) { return clt_tuning_reload(d, NULL); }
 
 /* first: a database searched before all the others (NULL: none); CLTRANSFER_TUNING=off leaves
    it the only one. */
-static int apply_databases(clt_device *d, const char *first) {
+int clt_tuning_reload(clt_device *d, const char *first) {
+    if (forget_tuning(d) != 0) return -1;
     const char *env = getenv("CLTRANSFER_TUNING");
     bool off = env && (!strcasecmp(env, "off") || !strcasecmp(env, "none"));
     if (off && !first) return 0;

@@ -61,13 +61,13 @@ typedef struct clt_tuning_key {
     char type[16], platform[256], device[256], driver[128], simd[16];
 } clt_tuning_key;
 
-/* Applies the stored tuning for the device, if any; a device without an entry keeps CLBlast's
-   defaults. Returns -1 only for a tuning file that exists but cannot be used. */
+/* Applies the stored tuning for the device, if any, in place of whatever an earlier apply or
+   override set; a device without an entry keeps CLBlast's defaults. Returns -1 only for a tuning
+   file that exists but cannot be used. */
 int clt_tuning_apply(struct clt_device *d);
 
-/* Applies the databases again as a device open does, with `first` (a path, or NULL) searched
-   before the others, after forgetting every earlier apply and override: how the tuner times whole
-   parameter sets, class lines included, in one process. Returns as clt_tuning_apply. */
+/* clt_tuning_apply with `first` (a path, or NULL) searched before the other databases: how the
+   tuner times whole parameter sets, class lines included, in one process. */
 int clt_tuning_reload(struct clt_device *d, const char *first);
 
 /* Parses `text` (from `source`, used in errors) and appends its entries to db. Returns -1 after
