@@ -152,11 +152,15 @@ static void blob_free(clt_blob *b) {
 }
 
 /* The im2col workspace. On a GPU: the whole batch for the largest layer where that fits a budget,
-   else as many images as fit (at least one), because larger GEMMs run faster there. On a CPU: about
-   an eighth of the device's cache (at least one image of the largest layer), so that each chunk's
-   columns are still in cache when the GEMM reads them and dcol when col2im gathers it; on this
-   project's 2-core EPYC (32 MiB L3) that trains the small net about a quarter faster than one
-   batch-wide matrix (bench/RESULTS.md, session "speed-layers"). */
+   else as many images as fit (at least one), because larger GEMMs run faster there. On a CPU: an
+   eighth of the device's cache, at most CPU_COL_BYTES (at least one image of the largest layer),
+   so that each chunk's columns are still in cache when the GEMM reads them and dcol when col2im
+   gathers it. On this project's 2-core EPYC (32 MiB L3, so 4 MiB) that trained the small net about
+   a quarter faster than one batch-wide matrix (bench/RESULTS.md, session "speed-layers"). The cap
+   is there because a virtual machine reports its host's whole L3 (105 MiB on a 2-core Xeon, so
+   13 MiB chunks), most of it another tenant's: there 2 MiB trained about a fifth faster (two
+   single-thread processes at once, as a study runs; bench/RESULTS.md, the chunk section). */
+enum { CPU_COL_BYTES = 2 << 20 };
 static size_t col_budget(clt_device *d, const clt_net *net) {
     size_t per_image = 0;
     for (int i = 0; i < 5; i++) per_image = CLT_MAX(per_image, clt_conv_col_floats(&net->conv[i], 1));
@@ -167,7 +171,8 @@ static size_t col_budget(clt_device *d, const clt_net *net) {
         if (clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache, NULL) != CL_SUCCESS ||
             cache == 0)
             cache = (cl_ulong)32 << 20;
-        budget = CLT_MIN(budget, CLT_MAX(per_image, (size_t)(cache / 8 / sizeof(float))));
+        size_t chunk_bytes = CLT_MIN((size_t)(cache / 8), (size_t)CPU_COL_BYTES);
+        budget = CLT_MIN(budget, CLT_MAX(per_image, chunk_bytes / sizeof(float)));
     }
     size_t images = CLT_MAX((size_t)1, CLT_MIN((size_t)net->batch, budget / per_image));
     return images * per_image;
