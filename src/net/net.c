@@ -159,7 +159,8 @@ static void blob_free(clt_blob *b) {
    a quarter faster than one batch-wide matrix (bench/RESULTS.md, session "speed-layers"). The cap
    is there because a virtual machine reports its host's whole L3 (105 MiB on a 2-core Xeon, so
    13 MiB chunks), most of it another tenant's: there 2 MiB trained about a fifth faster (two
-   single-thread processes at once, as a study runs; bench/RESULTS.md, the chunk section). */
+   single-thread processes at once, as a study runs; bench/RESULTS.md, section "im2col chunks
+   capped at 2 MiB"). */
 enum { CPU_COL_BYTES = 2 << 20 };
 static size_t col_budget(clt_device *d, const clt_net *net) {
     size_t per_image = 0;
