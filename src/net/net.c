@@ -158,7 +158,7 @@ static void blob_free(clt_blob *b) {
    gathers it. On this project's 2-core EPYC (32 MiB L3, so 4 MiB) that trained the small net about
    a quarter faster than one batch-wide matrix (bench/RESULTS.md, session "speed-layers"). The cap
    is there because a virtual machine reports its host's whole L3 (105 MiB on a 2-core Xeon, so
-   13 MiB chunks), most of it another tenant's: there 2 MiB trained about a fifth faster (two
+   13 MiB chunks), most of it another tenant's: there 2 MiB trained 1.17× as many images/s (two
    single-thread processes at once, as a study runs; bench/RESULTS.md, section "im2col chunks
    capped at 2 MiB"). */
 enum { CPU_COL_BYTES = 2 << 20 };
